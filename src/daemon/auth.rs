@@ -1,0 +1,441 @@
+//! Who is calling: API keys and dashboard sessions (bearer tokens), the
+//! bootstrap of the first admin credentials, and login.
+//!
+//! Bearer tokens are looked up by their SHA-256 hash in memory; the stored
+//! hash is then compared again in constant time.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+
+use super::error::{ApiError, ApiResult};
+use super::registry::Registry;
+use crate::api::auth::{ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role};
+use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
+use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
+use crate::store::StoreError;
+
+/// Files the first start writes into the data dir.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+pub const ADMIN_PASSWORD_FILE: &str = "admin.password";
+
+/// How long a dashboard session lasts.
+pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(12);
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub role: Role,
+    pub kind: PrincipalKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum PrincipalKind {
+    ApiKey { id: String },
+    Session { id: String, username: String },
+}
+
+#[derive(Debug, Clone)]
+struct Credential {
+    hash: TokenHash,
+    principal: Principal,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Bearer credentials in memory, mirrored from `api_keys` and `sessions`.
+pub struct Auth {
+    creds: RwLock<HashMap<TokenHash, Credential>>,
+    keys: RwLock<HashMap<String, ApiKeyRow>>,
+    /// Key id → last use, written behind by [`Auth::flush`].
+    used: Mutex<HashMap<String, DateTime<Utc>>>,
+    users: HashMap<String, (String, Role)>,
+}
+
+impl Auth {
+    pub fn load(registry: &Registry) -> Result<Auth, StoreError> {
+        let now = Utc::now();
+        registry.with_store(|store| {
+            let conn = store.conn();
+            cred::delete_expired_sessions(conn, now)?;
+            let users: HashMap<String, (String, Role)> = cred::all_users(conn)?
+                .into_iter()
+                .map(|(id, name, role)| (id, (name, role)))
+                .collect();
+            let mut creds = HashMap::new();
+            let mut keys = HashMap::new();
+            for k in cred::all_api_keys(conn)? {
+                creds.insert(k.hash, key_credential(&k));
+                keys.insert(k.id.clone(), k);
+            }
+            for s in cred::all_sessions(conn)? {
+                if let Some((username, role)) = users.get(&s.user_id) {
+                    creds.insert(
+                        s.hash,
+                        session_credential(&s, username.clone(), *role),
+                    );
+                }
+            }
+            Ok(Auth {
+                creds: RwLock::new(creds),
+                keys: RwLock::new(keys),
+                used: Mutex::new(HashMap::new()),
+                users,
+            })
+        })
+    }
+
+    /// Resolves a bearer token, or says why not.
+    pub fn authenticate(&self, token: &str) -> ApiResult<Principal> {
+        let hash = TokenHash::of(token);
+        let creds = self.creds.read();
+        let cred = creds
+            .get(&hash)
+            .filter(|c| c.hash.ct_eq(&hash))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the bearer token is not a valid API key or session; check the token, or log in again",
+                )
+            })?;
+        let now = Utc::now();
+        if cred.expires_at.is_some_and(|e| e <= now) {
+            return Err(ApiError::unauthorized(
+                "token_expired",
+                "the bearer token has expired; log in again or create a new API key",
+            ));
+        }
+        if let PrincipalKind::ApiKey { id } = &cred.principal.kind {
+            self.used.lock().insert(id.clone(), now);
+        }
+        Ok(cred.principal.clone())
+    }
+
+    pub fn list_keys(&self) -> Vec<ApiKeyView> {
+        let used = self.used.lock().clone();
+        let mut out: Vec<ApiKeyView> = self
+            .keys
+            .read()
+            .values()
+            .map(|k| ApiKeyView {
+                id: k.id.clone(),
+                name: k.name.clone(),
+                role: k.role,
+                created_at: k.created_at,
+                expires_at: k.expires_at,
+                last_used_at: used.get(&k.id).copied().or(k.last_used_at),
+            })
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out
+    }
+
+    pub fn create_key(
+        &self,
+        registry: &Registry,
+        req: &CreateApiKeyRequest,
+    ) -> ApiResult<ApiKeyCreated> {
+        let name = req.name.trim();
+        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "invalid_name",
+                "an API key needs a name of 1 to 128 printable characters",
+            ));
+        }
+        let now = Utc::now();
+        let expires_at = match req.expires_in_secs {
+            None => None,
+            Some(0) => {
+                return Err(ApiError::bad_request(
+                    "invalid_expiry",
+                    "expires_in_secs must be at least 1",
+                ))
+            }
+            Some(s) => Some(
+                i64::try_from(s)
+                    .ok()
+                    .and_then(chrono::Duration::try_seconds)
+                    .and_then(|d| now.checked_add_signed(d))
+                    .ok_or_else(|| {
+                        ApiError::bad_request("invalid_expiry", "expires_in_secs is too large")
+                    })?,
+            ),
+        };
+        let secret = Secret::generate(API_KEY_PREFIX);
+        let row = ApiKeyRow {
+            id: short_id(),
+            name: name.to_string(),
+            role: req.role,
+            hash: secret.hash(),
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+        };
+        registry.with_store(|s| cred::insert_api_key(s.conn(), &row))?;
+        self.creds.write().insert(row.hash, key_credential(&row));
+        self.keys.write().insert(row.id.clone(), row.clone());
+        tracing::info!(key_id = %row.id, name = %row.name, role = %row.role, "API key created");
+        Ok(created(&row, secret))
+    }
+
+    pub fn rotate_key(&self, registry: &Registry, id: &str) -> ApiResult<ApiKeyCreated> {
+        let secret = Secret::generate(API_KEY_PREFIX);
+        let now = Utc::now();
+        let mut keys = self.keys.write();
+        let row = keys.get_mut(id).ok_or_else(|| key_not_found(id))?;
+        registry.with_store(|s| cred::rotate_api_key(s.conn(), id, secret.hash(), now))?;
+        let mut creds = self.creds.write();
+        creds.remove(&row.hash);
+        row.hash = secret.hash();
+        row.created_at = now;
+        row.last_used_at = None;
+        creds.insert(row.hash, key_credential(row));
+        self.used.lock().remove(id);
+        tracing::info!(key_id = %id, "API key rotated");
+        Ok(created(row, secret))
+    }
+
+    pub fn delete_key(&self, registry: &Registry, id: &str) -> ApiResult<()> {
+        let mut keys = self.keys.write();
+        let row = keys.get(id).ok_or_else(|| key_not_found(id))?;
+        registry.with_store(|s| cred::delete_api_key(s.conn(), id))?;
+        self.creds.write().remove(&row.hash);
+        keys.remove(id);
+        self.used.lock().remove(id);
+        tracing::info!(key_id = %id, "API key revoked");
+        Ok(())
+    }
+
+    /// Checks a username and password (slow: argon2) and opens a session.
+    pub fn login(
+        &self,
+        registry: &Registry,
+        username: &str,
+        password: &str,
+    ) -> ApiResult<LoginResponse> {
+        let user = registry.with_store(|s| cred::user_by_name(s.conn(), username))?;
+        // Verify against a fixed hash for unknown users too, so the answer
+        // takes as long either way.
+        let ok = match &user {
+            Some(u) => secret::verify_password(password, &u.password_hash),
+            None => {
+                secret::verify_password(password, dummy_hash());
+                false
+            }
+        };
+        let user = match (ok, user) {
+            (true, Some(u)) => u,
+            _ => {
+                tracing::warn!(username, "failed login");
+                return Err(ApiError::unauthorized(
+                    "invalid_credentials",
+                    "wrong username or password",
+                ));
+            }
+        };
+        let token = Secret::generate(SESSION_TOKEN_PREFIX);
+        let now = Utc::now();
+        let row = SessionRow {
+            id: short_id(),
+            user_id: user.id.clone(),
+            hash: token.hash(),
+            created_at: now,
+            expires_at: now + SESSION_TTL,
+        };
+        registry.with_store(|s| cred::insert_session(s.conn(), &row))?;
+        self.creds.write().insert(
+            row.hash,
+            session_credential(&row, user.username.clone(), user.role),
+        );
+        tracing::info!(username = %user.username, "logged in");
+        Ok(LoginResponse {
+            token: token.expose().to_string(),
+            username: user.username,
+            role: user.role,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Ends the session that `token` belongs to.
+    pub fn logout(&self, registry: &Registry, token: &str) -> ApiResult<()> {
+        let hash = TokenHash::of(token);
+        let id = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
+            Some(PrincipalKind::Session { id, .. }) => id.clone(),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "logout needs the session token of a login in the Authorization header",
+                ))
+            }
+        };
+        registry.with_store(|s| cred::delete_session(s.conn(), &id))?;
+        self.creds.write().remove(&hash);
+        Ok(())
+    }
+
+    /// Writes last-use times of API keys and drops expired sessions.
+    pub fn flush(&self, registry: &Registry) -> Result<(), StoreError> {
+        let used: Vec<(String, DateTime<Utc>)> = self.used.lock().drain().collect();
+        let now = Utc::now();
+        registry.with_store(|s| {
+            cred::touch_api_keys(s.conn(), &used)?;
+            cred::delete_expired_sessions(s.conn(), now)
+        })?;
+        {
+            let mut keys = self.keys.write();
+            for (id, at) in used {
+                if let Some(k) = keys.get_mut(&id) {
+                    k.last_used_at = Some(at);
+                }
+            }
+        }
+        self.creds
+            .write()
+            .retain(|_, c| !matches!(c.principal.kind, PrincipalKind::Session { .. }) || c.expires_at.is_none_or(|e| e > now));
+        Ok(())
+    }
+
+    /// Usernames by id, for diagnostics.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+}
+
+fn key_credential(k: &ApiKeyRow) -> Credential {
+    Credential {
+        hash: k.hash,
+        principal: Principal {
+            role: k.role,
+            kind: PrincipalKind::ApiKey { id: k.id.clone() },
+        },
+        expires_at: k.expires_at,
+    }
+}
+
+fn session_credential(s: &SessionRow, username: String, role: Role) -> Credential {
+    Credential {
+        hash: s.hash,
+        principal: Principal {
+            role,
+            kind: PrincipalKind::Session {
+                id: s.id.clone(),
+                username,
+            },
+        },
+        expires_at: Some(s.expires_at),
+    }
+}
+
+fn created(row: &ApiKeyRow, secret: Secret) -> ApiKeyCreated {
+    ApiKeyCreated {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        role: row.role,
+        key: secret.expose().to_string(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+    }
+}
+
+fn key_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "api_key_not_found",
+        format!("no API key has id {id:?}; list them with GET /v0/api-keys"),
+    )
+}
+
+/// Short random ids for keys and sessions (not secret).
+fn short_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| secret::hash_password("llmlb-dummy-password").unwrap_or_default())
+}
+
+/// First start: create the `admin` user and an admin API key, and write
+/// their secrets to `admin.password` and `admin.token` (mode 0600). Existing
+/// files are never overwritten: if one is already there (say the database was
+/// removed but the data dir kept), its secret is adopted instead.
+pub fn bootstrap(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if registry.with_store(|s| cred::count_users(s.conn()))? > 0 {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let password_path = data_dir.join(ADMIN_PASSWORD_FILE);
+    let password = match std::env::var("LLMLB_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => {
+            tracing::info!("admin password taken from LLMLB_ADMIN_PASSWORD");
+            Secret::new(p)
+        }
+        _ => adopt_or_write(&password_path, || {
+            Secret::new(Secret::generate("").expose()[..32].to_string())
+        })
+        .with_context(|| format!("cannot write {}", password_path.display()))?,
+    };
+    let token_path = data_dir.join(ADMIN_TOKEN_FILE);
+    let token = adopt_or_write(&token_path, || Secret::generate(API_KEY_PREFIX))
+        .with_context(|| format!("cannot write {}", token_path.display()))?;
+    let user = UserRow {
+        id: short_id(),
+        username: "admin".into(),
+        password_hash: secret::hash_password(password.expose())
+            .map_err(|e| anyhow::anyhow!("cannot hash the admin password: {e}"))?,
+        role: Role::Admin,
+        created_at: now,
+    };
+    let key = ApiKeyRow {
+        id: short_id(),
+        name: "admin (created at first start)".into(),
+        role: Role::Admin,
+        hash: token.hash(),
+        created_at: now,
+        expires_at: None,
+        last_used_at: None,
+    };
+    registry.with_store(|s| {
+        s.transaction(|tx| {
+            cred::insert_user(tx, &user)?;
+            cred::insert_api_key(tx, &key)
+        })
+    })?;
+    tracing::info!(
+        token_file = %token_path.display(),
+        password_file = %password_path.display(),
+        "first start: created user 'admin' and an admin API key; llmlbctl on this machine \
+         finds the token file by itself"
+    );
+    Ok(())
+}
+
+/// Reads the secret in `path` if the file exists; otherwise writes a new one
+/// with mode 0600, refusing to replace a file that appears meanwhile.
+fn adopt_or_write(path: &Path, make: impl FnOnce() -> Secret) -> std::io::Result<Secret> {
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => {
+            tracing::info!(file = %path.display(), "using the secret already in this file");
+            return Ok(Secret::new(s.trim().to_string()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let secret = make();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(secret.expose().as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(secret)
+}

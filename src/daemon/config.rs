@@ -1,0 +1,92 @@
+//! Command line and environment of `llmlbd`. Order: default < `LLMLB_*`
+//! environment variable < flag.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::duration::parse_duration;
+
+/// The llmlb daemon: node registry, admission, heartbeats and the HTTP API.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "llmlbd", version, about, long_about = None)]
+pub struct DaemonArgs {
+    /// Address and port to serve the HTTP API on.
+    #[arg(long, env = "LLMLB_LISTEN", default_value = "0.0.0.0:32768")]
+    pub listen: SocketAddr,
+
+    /// Directory for the database and the admin credentials [default:
+    /// $STATE_DIRECTORY under systemd, else $XDG_DATA_HOME/llmlb or
+    /// ~/.local/share/llmlb].
+    #[arg(long, env = "LLMLB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Seconds between heartbeats, announced to nodes in every reply.
+    #[arg(long, env = "LLMLB_HEARTBEAT_INTERVAL", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_interval: u64,
+
+    /// Seconds without a heartbeat after which a node is offline.
+    #[arg(long, env = "LLMLB_NODE_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub node_timeout: u64,
+
+    /// Do not probe a registering node's /v1/models before accepting it.
+    #[arg(long, env = "LLMLB_NO_REACHABILITY_CHECK")]
+    pub no_reachability_check: bool,
+
+    /// How long the registration probe waits for the node (e.g. 2s).
+    #[arg(long, env = "LLMLB_PROBE_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
+
+    /// Rotate runtime tokens older than this by itself (e.g. 30d); off when
+    /// not set.
+    #[arg(long, env = "LLMLB_RUNTIME_TOKEN_MAX_AGE", value_parser = parse_duration)]
+    pub runtime_token_max_age: Option<Duration>,
+
+    /// How long an old runtime token keeps working after a rotation starts,
+    /// unless the rotate call says otherwise.
+    #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_duration)]
+    pub token_grace: Duration,
+
+    /// Log format on stderr.
+    #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl DaemonArgs {
+    /// The data dir: the flag, else the defaults of DESIGN.
+    pub fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(d) = &self.data_dir {
+            return Ok(d.clone());
+        }
+        default_data_dir().ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot find a data directory: none of STATE_DIRECTORY, XDG_DATA_HOME or HOME \
+                 is set; pass --data-dir"
+            )
+        })
+    }
+}
+
+/// `$STATE_DIRECTORY` (systemd; the first entry if several), else
+/// `$XDG_DATA_HOME/llmlb`, else `~/.local/share/llmlb`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(s) = non_empty("STATE_DIRECTORY") {
+        let s = s.to_string_lossy().into_owned();
+        return s.split(':').next().map(PathBuf::from);
+    }
+    if let Some(x) = non_empty("XDG_DATA_HOME") {
+        return Some(PathBuf::from(x).join("llmlb"));
+    }
+    non_empty("HOME").map(|h| PathBuf::from(h).join(".local/share/llmlb"))
+}

@@ -1,0 +1,45 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+use crate::api::auth::{ApiKeyCreated, ApiKeyView, CreateApiKeyRequest};
+use crate::daemon::error::ApiResult;
+use crate::daemon::extract::{Admin, ApiJson};
+use crate::daemon::router::AppState;
+
+pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<ApiKeyView>> {
+    Json(state.auth.list_keys())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(req): ApiJson<CreateApiKeyRequest>,
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+    let created = state
+        .blocking(move |s| s.auth.create_key(&s.registry, &req))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .blocking(move |s| s.auth.delete_key(&s.registry, &id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiKeyCreated>> {
+    state
+        .blocking(move |s| s.auth.rotate_key(&s.registry, &id))
+        .await
+        .map(Json)
+}

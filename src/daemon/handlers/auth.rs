@@ -1,0 +1,38 @@
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+
+use crate::api::auth::{LoginRequest, LoginResponse};
+use crate::daemon::error::{ApiError, ApiResult};
+use crate::daemon::extract::{bearer, ApiJson};
+use crate::daemon::router::AppState;
+
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    if req.username.is_empty() || req.password.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "username and password are required",
+        ));
+    }
+    if req.username.len() > 256 || req.password.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "username or password is too long",
+        ));
+    }
+    state
+        .blocking(move |s| s.auth.login(&s.registry, &req.username, &req.password))
+        .await
+        .map(Json)
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let token = bearer(&headers)?.to_string();
+    state
+        .blocking(move |s| s.auth.logout(&s.registry, &token))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

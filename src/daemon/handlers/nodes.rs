@@ -1,0 +1,141 @@
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::api::nodes::{
+    NodeStatus, NodeView, PatchNodeRequest, RegisterNodeRequest, RegisterNodeResponse,
+    RegistrationOutcome,
+};
+use crate::daemon::error::{ApiError, ApiResult};
+use crate::daemon::extract::{Admin, ApiJson, Viewer};
+use crate::daemon::probe;
+use crate::daemon::registry::{check_labels, validate_registration};
+use crate::daemon::router::AppState;
+
+/// `POST /v0/nodes`: open to anyone who can reach the daemon; every
+/// registration lands in `pending`.
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterNodeRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
+    let reg = validate_registration(req)?;
+    if state.reachability_check {
+        probe::check(&state.probe, reg.ip_address, reg.node_api_port).await?;
+    }
+    let (machine, ip) = (reg.machine_name.clone(), reg.ip_address);
+    let resp = state.blocking(move |s| s.registry.register(reg)).await?;
+    tracing::info!(
+        node_id = %resp.node_id,
+        machine_name = %machine,
+        ip_address = %ip,
+        outcome = ?resp.status,
+        "node registered and waits for approval (llmlbctl nodes approve {})",
+        resp.node_id
+    );
+    let code = match resp.status {
+        RegistrationOutcome::Registered => StatusCode::CREATED,
+        RegistrationOutcome::Updated => StatusCode::OK,
+    };
+    Ok((code, Json(resp)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<NodeView>>> {
+    let filter = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(NodeStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_status",
+                format!("status {s:?} is not one of pending, registering, online, offline"),
+            )
+        })?),
+    };
+    Ok(Json(state.registry.list(filter)))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeView>> {
+    state.registry.get(&id).map(Json)
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeView>> {
+    state
+        .blocking(move |s| s.registry.approve(&id))
+        .await
+        .map(Json)
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.blocking(move |s| s.registry.delete(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(p): ApiJson<PatchNodeRequest>,
+) -> ApiResult<Json<NodeView>> {
+    for (field, value, max) in [
+        ("custom_name", &p.custom_name, 128),
+        ("notes", &p.notes, 4096),
+    ] {
+        if let Some(Some(v)) = value {
+            if v.len() > max || (field == "custom_name" && v.chars().any(char::is_control)) {
+                return Err(ApiError::bad_request(
+                    "invalid_field",
+                    format!("{field} must be at most {max} bytes of printable text"),
+                ));
+            }
+        }
+    }
+    if let Some(tags) = &p.tags {
+        check_labels("tags", tags)?;
+    }
+    state
+        .blocking(move |s| s.registry.patch(&id, &p))
+        .await
+        .map(Json)
+}
+
+pub async fn drain(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeView>> {
+    state
+        .blocking(move |s| s.registry.set_drained(&id, true))
+        .await
+        .map(Json)
+}
+
+pub async fn undrain(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeView>> {
+    state
+        .blocking(move |s| s.registry.set_drained(&id, false))
+        .await
+        .map(Json)
+}

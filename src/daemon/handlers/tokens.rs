@@ -1,0 +1,42 @@
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::Json;
+
+use crate::api::nodes::{RevokeTokenResponse, RotateTokenRequest, RotateTokenResponse};
+use crate::daemon::error::{ApiError, ApiResult};
+use crate::daemon::extract::{Admin, OptionalJson};
+use crate::daemon::router::AppState;
+
+/// Longest grace period a rotation may give the old token.
+const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    OptionalJson(req): OptionalJson<RotateTokenRequest>,
+) -> ApiResult<Json<RotateTokenResponse>> {
+    let grace = req.grace_secs.map(Duration::from_secs);
+    if grace.is_some_and(|g| g > MAX_GRACE) {
+        return Err(ApiError::bad_request(
+            "invalid_grace",
+            "grace_secs may be at most 2592000 (30 days)",
+        ));
+    }
+    state
+        .blocking(move |s| s.registry.rotate(&id, grace))
+        .await
+        .map(Json)
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RevokeTokenResponse>> {
+    state
+        .blocking(move |s| s.registry.revoke(&id))
+        .await
+        .map(Json)
+}

@@ -1,0 +1,194 @@
+//! `llmlbd`: the node registry daemon.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod import;
+pub mod probe;
+pub mod registry;
+pub mod router;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+
+use self::config::DaemonArgs;
+use self::registry::{Registry, RegistryConfig};
+use self::router::{AppState, Shared};
+use crate::store::{Store, DB_FILE};
+
+/// How often heartbeat metrics are written behind.
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// How often liveness and token deadlines are checked.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Opens the data dir and database, bootstraps credentials, imports a legacy
+/// `nodes.json`, and returns the state the server runs on.
+pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
+    let data_dir = args.resolved_data_dir()?;
+    create_data_dir(&data_dir)?;
+    let db_path = data_dir.join(DB_FILE);
+    let store = Store::open(&db_path)
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let registry = Registry::load(
+        store,
+        RegistryConfig {
+            heartbeat_interval: Duration::from_secs(args.heartbeat_interval),
+            node_timeout: Duration::from_secs(args.node_timeout),
+            default_grace: args.token_grace,
+            token_max_age: args.runtime_token_max_age,
+        },
+    )
+    .with_context(|| format!("cannot load the nodes from {}", db_path.display()))?;
+    auth::bootstrap(&registry, &data_dir)?;
+    import::import_legacy_file(&registry, &data_dir)?;
+    let auth = auth::Auth::load(&registry).context("cannot load credentials")?;
+    Ok(AppState(Arc::new(Shared {
+        registry,
+        auth,
+        probe: probe::client(args.probe_timeout),
+        reachability_check: !args.no_reachability_check,
+        started_at: Utc::now(),
+        started: Instant::now(),
+    })))
+}
+
+fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| {
+            format!(
+                "cannot create the data dir {}; pass another with --data-dir",
+                dir.display()
+            )
+        })
+}
+
+/// Background upkeep until `stop` fires: liveness sweeps and the write-behind.
+async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = sweep.tick() => {
+                if let Err(e) = state.blocking(|s| s.registry.sweep()).await {
+                    tracing::error!(error = %e, "sweep failed");
+                }
+            }
+            _ = flush.tick() => flush_all(&state).await,
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+async fn flush_all(state: &AppState) {
+    let result = state
+        .blocking(|s| {
+            s.registry.flush()?;
+            s.auth.flush(&s.registry)?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "writing heartbeat data failed; will retry");
+    }
+}
+
+/// A daemon serving on a bound listener, as tests and benchmarks use it.
+pub struct RunningDaemon {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningDaemon {
+    /// Stops accepting, waits for open requests, flushes the write-behind.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts serving `state` on `listener` in the background.
+pub fn spawn(listener: TcpListener, state: AppState) -> anyhow::Result<RunningDaemon> {
+    let addr = listener.local_addr()?;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let app = router::router(state.clone());
+    let upkeep_task = tokio::spawn(upkeep(state.clone(), rx.clone()));
+    let flush_state = state.clone();
+    let task = tokio::spawn(async move {
+        let mut rx = rx;
+        server::serve(listener, app, async move {
+            let _ = rx.changed().await;
+        })
+        .await;
+        let _ = upkeep_task.await;
+        flush_all(&flush_state).await;
+    });
+    Ok(RunningDaemon {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+/// The whole daemon: prepare, bind, serve until SIGINT or SIGTERM, flush.
+pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let state = prepare(&args)?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another llmlbd running? Pick another address with --listen",
+            args.listen
+        )
+    })?;
+    let daemon = spawn(listener, state)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "listening on http://{}",
+        daemon.addr
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing open requests and writing heartbeat data");
+    daemon.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Logging to stderr, as text or JSON lines; `RUST_LOG` overrides the level.
+pub fn init_logging(format: config::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder.init(),
+        config::LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,1058 @@
+//! The node registry: the fleet in memory, kept in step with SQLite.
+//!
+//! Reads (listing, heartbeats) are served from memory. Every change of
+//! admission, registration or tokens is committed to the database before the
+//! caller gets its answer: such changes hold the store lock for the whole
+//! check → commit → apply sequence, so they never interleave. Heartbeats only
+//! touch metrics and liveness in memory and mark the node dirty; [`Registry::flush`]
+//! writes those behind, in batches.
+//!
+//! Liveness is measured on the daemon's monotonic clock ([`Instant`]), never on
+//! timestamps sent by nodes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+
+use super::error::{ApiError, ApiResult};
+use crate::api::nodes::{
+    GpuDevice, HeartbeatRequest, HeartbeatResponse, NodeStatus, NodeView, PatchNodeRequest,
+    RegisterNodeRequest, RegisterNodeResponse, RegistrationOutcome, RevokeTokenResponse,
+    RotateTokenResponse,
+};
+use crate::api::status::NodeCounts;
+use crate::secret::{Secret, TokenHash, RUNTIME_TOKEN_PREFIX};
+use crate::store::nodes::{self as node_store, GpuSummary, HeartbeatUpdate, NodeRecord};
+use crate::store::tokens::{self as token_store, TokenKind, TokenRow};
+use crate::store::{Store, StoreError};
+
+/// Timing settings of the registry.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    pub heartbeat_interval: Duration,
+    pub node_timeout: Duration,
+    pub default_grace: Duration,
+    pub token_max_age: Option<Duration>,
+}
+
+/// A runtime token a node holds.
+#[derive(Debug, Clone)]
+struct TokenInfo {
+    hash: TokenHash,
+    created_at: DateTime<Utc>,
+}
+
+/// A rotation under way: the successor token, kept in plain text only in
+/// memory until the node has picked it up.
+#[derive(Debug, Clone)]
+struct Rotation {
+    next: Secret,
+    next_hash: TokenHash,
+    started_at: DateTime<Utc>,
+    deadline: Instant,
+}
+
+#[derive(Debug)]
+struct LiveNode {
+    rec: NodeRecord,
+    last_heartbeat: Option<Instant>,
+    dirty: bool,
+    models_dirty: bool,
+    token: Option<TokenInfo>,
+    rotation: Option<Rotation>,
+}
+
+impl LiveNode {
+    fn new(rec: NodeRecord) -> LiveNode {
+        LiveNode {
+            rec,
+            last_heartbeat: None,
+            dirty: false,
+            models_dirty: false,
+            token: None,
+            rotation: None,
+        }
+    }
+
+    fn is_live(&self, now: Instant, timeout: Duration) -> bool {
+        self.last_heartbeat
+            .is_some_and(|t| now.saturating_duration_since(t) < timeout)
+    }
+
+    fn status(&self, now: Instant, timeout: Duration) -> NodeStatus {
+        derive_status(&self.rec, self.is_live(now, timeout))
+    }
+
+    fn view(&self, now: Instant, timeout: Duration, wall: DateTime<Utc>) -> NodeView {
+        let r = &self.rec;
+        let m = &r.metrics;
+        NodeView {
+            id: r.id.clone(),
+            machine_name: r.machine_name.clone(),
+            custom_name: r.custom_name.clone(),
+            ip_address: r.ip_address.clone(),
+            runtime_version: r.runtime_version.clone(),
+            runtime_port: r.runtime_port,
+            node_api_port: r.node_api_port,
+            status: self.status(now, timeout),
+            approved: r.approved,
+            drained: r.drained,
+            registered_at: r.registered_at,
+            approved_at: r.approved_at,
+            last_seen: r.last_seen,
+            online_since: r.online_since,
+            gpu_available: r.gpu.available,
+            gpu_devices: r.gpu.devices.clone(),
+            gpu_count: r.gpu.count,
+            gpu_model: r.gpu.model.clone(),
+            gpu_model_name: r.gpu.model_name.clone(),
+            gpu_compute_capability: r.gpu.compute_capability.clone(),
+            gpu_capability_score: r.gpu.capability_score,
+            loaded_models: r.models.llm.clone(),
+            loaded_embedding_models: r.models.embedding.clone(),
+            loaded_asr_models: r.models.asr.clone(),
+            loaded_tts_models: r.models.tts.clone(),
+            supported_runtimes: r.supported_runtimes.clone(),
+            initializing: r.initializing,
+            ready_models: r.ready_models,
+            cpu_usage: m.cpu_usage,
+            memory_usage: m.memory_usage,
+            gpu_usage: m.gpu_usage,
+            gpu_memory_usage: m.gpu_memory_usage,
+            active_requests: m.active_requests,
+            average_response_time_ms: m.average_response_time_ms,
+            metrics_updated_at: m.updated_at,
+            tags: r.tags.clone(),
+            notes: r.notes.clone(),
+            token_age_secs: self
+                .token
+                .as_ref()
+                .map(|t| (wall - t.created_at).num_seconds().max(0) as u64),
+            token_rotation_pending: self.rotation.is_some(),
+        }
+    }
+}
+
+/// The status rule of DESIGN: pending until approved; then offline when not
+/// live, online when its models are ready, else registering.
+pub fn derive_status(rec: &NodeRecord, live: bool) -> NodeStatus {
+    if !rec.approved {
+        NodeStatus::Pending
+    } else if !live {
+        NodeStatus::Offline
+    } else if models_ready(rec) {
+        NodeStatus::Online
+    } else {
+        NodeStatus::Registering
+    }
+}
+
+fn models_ready(rec: &NodeRecord) -> bool {
+    match rec.ready_models {
+        Some([ready, total]) => ready >= total,
+        None => !rec.models.llm.is_empty() || !rec.models.embedding.is_empty(),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TokenRef {
+    kind: TokenKind,
+}
+
+#[derive(Default)]
+struct Fleet {
+    nodes: HashMap<String, LiveNode>,
+    /// Token hash → (node id, which token).
+    tokens: HashMap<TokenHash, (String, TokenRef)>,
+    /// (machine_name, runtime_port) → node id, to match re-registrations.
+    identity: HashMap<(String, u16), String>,
+}
+
+impl Fleet {
+    fn insert(&mut self, live: LiveNode) {
+        let id = live.rec.id.clone();
+        self.identity.insert(
+            (live.rec.machine_name.clone(), live.rec.runtime_port),
+            id.clone(),
+        );
+        if let Some(t) = &live.token {
+            self.tokens
+                .insert(t.hash, (id.clone(), TokenRef { kind: TokenKind::Current }));
+        }
+        if let Some(r) = &live.rotation {
+            self.tokens
+                .insert(r.next_hash, (id.clone(), TokenRef { kind: TokenKind::Next }));
+        }
+        self.nodes.insert(id, live);
+    }
+
+    fn forget_tokens(&mut self, id: &str) {
+        if let Some(n) = self.nodes.get_mut(id) {
+            if let Some(t) = n.token.take() {
+                self.tokens.remove(&t.hash);
+            }
+            if let Some(r) = n.rotation.take() {
+                self.tokens.remove(&r.next_hash);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<LiveNode> {
+        self.forget_tokens(id);
+        let live = self.nodes.remove(id)?;
+        let key = (live.rec.machine_name.clone(), live.rec.runtime_port);
+        if self.identity.get(&key).is_some_and(|v| v == id) {
+            self.identity.remove(&key);
+        }
+        Some(live)
+    }
+
+    fn get(&self, id: &str) -> ApiResult<&LiveNode> {
+        self.nodes.get(id).ok_or_else(|| ApiError::node_not_found(id))
+    }
+}
+
+/// A registration that passed validation (and the reachability probe).
+#[derive(Debug, Clone)]
+pub struct ValidRegistration {
+    pub machine_name: String,
+    pub ip_address: IpAddr,
+    pub runtime_version: String,
+    pub runtime_port: u16,
+    pub node_api_port: u16,
+    pub gpu: GpuSummary,
+    pub supported_runtimes: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// The heartbeat used a successor token: the rotation must be completed
+/// (a database write) before the heartbeat is applied.
+#[derive(Debug)]
+pub enum HeartbeatError {
+    Api(ApiError),
+    PromoteFirst,
+}
+
+impl From<ApiError> for HeartbeatError {
+    fn from(e: ApiError) -> Self {
+        HeartbeatError::Api(e)
+    }
+}
+
+pub struct Registry {
+    store: Mutex<Store>,
+    fleet: RwLock<Fleet>,
+    cfg: RegistryConfig,
+}
+
+impl Registry {
+    /// Loads the fleet from the database. A rotation that was under way when
+    /// the daemon stopped gets a fresh successor token (only its hash was
+    /// stored, so the old successor can no longer be handed out).
+    pub fn load(mut store: Store, cfg: RegistryConfig) -> Result<Registry, StoreError> {
+        let records = node_store::load_all(store.conn())?;
+        let tokens = token_store::load_all(store.conn())?;
+        let mut fleet = Fleet::default();
+        let mut nodes: HashMap<String, LiveNode> = records
+            .into_iter()
+            .map(|r| (r.id.clone(), LiveNode::new(r)))
+            .collect();
+        let now = Instant::now();
+        let wall = Utc::now();
+        let mut reminted = Vec::new();
+        let mut expiries = HashMap::new();
+        for t in &tokens {
+            if t.kind == TokenKind::Current {
+                expiries.insert(t.node_id.clone(), t.expires_at);
+            }
+        }
+        for t in tokens {
+            let Some(live) = nodes.get_mut(&t.node_id) else {
+                continue;
+            };
+            match t.kind {
+                TokenKind::Current => {
+                    live.token = Some(TokenInfo {
+                        hash: t.hash,
+                        created_at: t.created_at,
+                    })
+                }
+                TokenKind::Next => {
+                    let next = Secret::generate(RUNTIME_TOKEN_PREFIX);
+                    let expires_at = expiries.get(&t.node_id).copied().flatten().unwrap_or(wall);
+                    let left = (expires_at - wall).to_std().unwrap_or_default();
+                    reminted.push(TokenRow {
+                        node_id: t.node_id.clone(),
+                        kind: TokenKind::Next,
+                        hash: next.hash(),
+                        created_at: wall,
+                        expires_at: None,
+                    });
+                    live.rotation = Some(Rotation {
+                        next_hash: next.hash(),
+                        next,
+                        started_at: t.created_at,
+                        deadline: now + left,
+                    });
+                }
+            }
+        }
+        store.transaction(|tx| {
+            for row in &reminted {
+                token_store::insert(tx, row)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        for (_, live) in nodes {
+            fleet.insert(live);
+        }
+        Ok(Registry {
+            store: Mutex::new(store),
+            fleet: RwLock::new(fleet),
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &RegistryConfig {
+        &self.cfg
+    }
+
+    pub fn heartbeat_interval_secs(&self) -> u64 {
+        self.cfg.heartbeat_interval.as_secs()
+    }
+
+    /// Runs `f` with the database, holding the store lock. Used by the other
+    /// parts of the daemon that write (credentials, import).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.store.lock())
+    }
+
+    // ----- reads -------------------------------------------------------
+
+    pub fn list(&self, filter: Option<NodeStatus>) -> Vec<NodeView> {
+        let now = Instant::now();
+        let wall = Utc::now();
+        let timeout = self.cfg.node_timeout;
+        let fleet = self.fleet.read();
+        let mut out: Vec<NodeView> = fleet
+            .nodes
+            .values()
+            .filter(|n| filter.is_none_or(|f| n.status(now, timeout) == f))
+            .map(|n| n.view(now, timeout, wall))
+            .collect();
+        drop(fleet);
+        out.sort_unstable_by(|a, b| {
+            (a.registered_at, &a.id).cmp(&(b.registered_at, &b.id))
+        });
+        out
+    }
+
+    pub fn get(&self, id: &str) -> ApiResult<NodeView> {
+        let fleet = self.fleet.read();
+        Ok(fleet
+            .get(id)?
+            .view(Instant::now(), self.cfg.node_timeout, Utc::now()))
+    }
+
+    pub fn counts(&self) -> NodeCounts {
+        let now = Instant::now();
+        let fleet = self.fleet.read();
+        let mut c = NodeCounts {
+            total: fleet.nodes.len(),
+            ..NodeCounts::default()
+        };
+        for n in fleet.nodes.values() {
+            match n.status(now, self.cfg.node_timeout) {
+                NodeStatus::Pending => c.pending += 1,
+                NodeStatus::Registering => c.registering += 1,
+                NodeStatus::Online => c.online += 1,
+                NodeStatus::Offline => c.offline += 1,
+            }
+        }
+        c
+    }
+
+    /// Whether a node with this id is known.
+    pub fn contains(&self, id: &str) -> bool {
+        self.fleet.read().nodes.contains_key(id)
+    }
+
+    // ----- registration -----------------------------------------------
+
+    /// The id of the node a registration would match, if any.
+    pub fn match_identity(&self, machine_name: &str, runtime_port: u16) -> Option<String> {
+        self.fleet
+            .read()
+            .identity
+            .get(&(machine_name.to_string(), runtime_port))
+            .cloned()
+    }
+
+    /// Registers a machine: a new node, or a known one (same machine name and
+    /// runtime port) that keeps its id. Either way it lands in `pending` with
+    /// a new token, and any old token is revoked.
+    pub fn register(&self, reg: ValidRegistration) -> ApiResult<RegisterNodeResponse> {
+        let mut store = self.store.lock();
+        let wall = Utc::now();
+        let existing = {
+            let fleet = self.fleet.read();
+            fleet
+                .identity
+                .get(&(reg.machine_name.clone(), reg.runtime_port))
+                .and_then(|id| fleet.nodes.get(id))
+                .map(|n| n.rec.clone())
+        };
+        let outcome = if existing.is_some() {
+            RegistrationOutcome::Updated
+        } else {
+            RegistrationOutcome::Registered
+        };
+        let mut rec = existing.unwrap_or_else(|| NodeRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            machine_name: reg.machine_name.clone(),
+            custom_name: None,
+            ip_address: String::new(),
+            runtime_version: String::new(),
+            runtime_port: reg.runtime_port,
+            node_api_port: reg.node_api_port,
+            approved: false,
+            drained: false,
+            registered_at: wall,
+            approved_at: None,
+            last_seen: None,
+            online_since: None,
+            notes: None,
+            gpu: GpuSummary::default(),
+            models: Default::default(),
+            supported_runtimes: Vec::new(),
+            tags: Vec::new(),
+            initializing: false,
+            ready_models: None,
+            metrics: Default::default(),
+            imported_at: None,
+        });
+        rec.ip_address = reg.ip_address.to_string();
+        rec.runtime_version = reg.runtime_version;
+        rec.node_api_port = reg.node_api_port;
+        rec.approved = false;
+        rec.approved_at = None;
+        rec.registered_at = wall;
+        rec.last_seen = Some(wall);
+        rec.gpu = reg.gpu;
+        rec.supported_runtimes = reg.supported_runtimes;
+        for t in reg.tags {
+            if !rec.tags.contains(&t) {
+                rec.tags.push(t);
+            }
+        }
+
+        let token = Secret::generate(RUNTIME_TOKEN_PREFIX);
+        let row = TokenRow {
+            node_id: rec.id.clone(),
+            kind: TokenKind::Current,
+            hash: token.hash(),
+            created_at: wall,
+            expires_at: None,
+        };
+        store.transaction(|tx| {
+            node_store::save(tx, &rec)?;
+            token_store::delete_for_node(tx, &rec.id)?;
+            token_store::insert(tx, &row)
+        })?;
+
+        let mut fleet = self.fleet.write();
+        fleet.forget_tokens(&rec.id);
+        let mut live = match fleet.remove(&rec.id) {
+            Some(mut old) => {
+                // Keep the metrics a heartbeat may have written meanwhile.
+                rec.metrics = old.rec.metrics.clone();
+                old.rec = rec;
+                old
+            }
+            None => LiveNode::new(rec),
+        };
+        // A registration is a sign of life.
+        live.last_heartbeat = Some(Instant::now());
+        live.token = Some(TokenInfo {
+            hash: row.hash,
+            created_at: wall,
+        });
+        let id = live.rec.id.clone();
+        let node_api_port = live.rec.node_api_port;
+        fleet.insert(live);
+        drop(fleet);
+        drop(store);
+
+        Ok(RegisterNodeResponse {
+            node_id: id,
+            status: outcome,
+            node_status: NodeStatus::Pending,
+            node_api_port,
+            runtime_token: token.expose().to_string(),
+            heartbeat_interval_secs: self.heartbeat_interval_secs(),
+        })
+    }
+
+    // ----- heartbeats --------------------------------------------------
+
+    /// Applies a heartbeat authenticated by `token`. Memory only, except when
+    /// the node uses its successor token for the first time: then the caller
+    /// must run [`Registry::promote`] (a database write) and call again.
+    pub fn heartbeat(
+        &self,
+        token: &TokenHash,
+        req: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, HeartbeatError> {
+        let now = Instant::now();
+        let wall = Utc::now();
+        let timeout = self.cfg.node_timeout;
+        let mut fleet = self.fleet.write();
+        let (node_id, tref) = match fleet.tokens.get(token) {
+            Some((id, r)) => (id.as_str(), *r),
+            None => return Err(bad_token().into()),
+        };
+        if node_id != req.node_id {
+            return Err(ApiError::forbidden(
+                "node_mismatch",
+                "this runtime token belongs to another node; a node may only report for itself",
+            )
+            .into());
+        }
+        let live = fleet
+            .nodes
+            .get_mut(&req.node_id)
+            .ok_or_else(bad_token)?;
+        match tref.kind {
+            TokenKind::Next => return Err(HeartbeatError::PromoteFirst),
+            TokenKind::Current => {
+                if live.rotation.as_ref().is_some_and(|r| now >= r.deadline) {
+                    return Err(expired_token().into());
+                }
+            }
+        }
+        let was_live = live.is_live(now, timeout);
+        let rec = &mut live.rec;
+        rec.metrics.cpu_usage = Some(req.cpu_usage);
+        rec.metrics.memory_usage = Some(req.memory_usage);
+        rec.metrics.gpu_usage = req.gpu_usage;
+        rec.metrics.gpu_memory_usage = req.gpu_memory_usage;
+        rec.metrics.active_requests = Some(req.active_requests);
+        rec.metrics.average_response_time_ms = req.average_response_time_ms;
+        rec.metrics.updated_at = Some(wall);
+        if rec.models.llm != req.loaded_models
+            || rec.models.embedding != req.loaded_embedding_models
+        {
+            rec.models.llm.clone_from(&req.loaded_models);
+            rec.models.embedding.clone_from(&req.loaded_embedding_models);
+            live.models_dirty = true;
+        }
+        rec.initializing = req.initializing;
+        rec.ready_models = req.ready_models;
+        rec.last_seen = Some(wall);
+        if req.leaving {
+            live.last_heartbeat = None;
+            rec.online_since = None;
+        } else {
+            live.last_heartbeat = Some(now);
+            if !was_live || rec.online_since.is_none() {
+                rec.online_since = Some(wall);
+            }
+        }
+        live.dirty = true;
+        Ok(HeartbeatResponse {
+            node_id: live.rec.id.clone(),
+            status: live.status(now, timeout),
+            heartbeat_interval_secs: self.heartbeat_interval_secs(),
+            runtime_token: live
+                .rotation
+                .as_ref()
+                .map(|r| r.next.expose().to_string()),
+        })
+    }
+
+    /// Completes a rotation because the node used its successor token: the
+    /// old token dies at once. Does nothing if that already happened.
+    pub fn promote(&self, token: &TokenHash) -> ApiResult<()> {
+        let mut store = self.store.lock();
+        let node_id = match self.fleet.read().tokens.get(token) {
+            Some((id, r)) if r.kind == TokenKind::Next => id.clone(),
+            Some(_) => return Ok(()),
+            None => return Err(bad_token()),
+        };
+        store.transaction(|tx| token_store::promote_next(tx, &node_id))?;
+        let mut fleet = self.fleet.write();
+        complete_rotation(&mut fleet, &node_id);
+        tracing::info!(node_id, "node picked up its rotated runtime token");
+        Ok(())
+    }
+
+    // ----- administration ---------------------------------------------
+
+    /// Runs an admin change of one node: checks and modifies a copy, commits
+    /// it, then applies the same change in memory.
+    fn mutate_node(
+        &self,
+        id: &str,
+        check: impl FnOnce(&LiveNode) -> ApiResult<()>,
+        change: impl Fn(&mut NodeRecord),
+    ) -> ApiResult<NodeView> {
+        let mut store = self.store.lock();
+        let mut rec = {
+            let fleet = self.fleet.read();
+            let live = fleet.get(id)?;
+            check(live)?;
+            live.rec.clone()
+        };
+        change(&mut rec);
+        store.transaction(|tx| node_store::save(tx, &rec))?;
+        let mut fleet = self.fleet.write();
+        let live = fleet
+            .nodes
+            .get_mut(id)
+            .expect("nodes are removed only under the store lock");
+        change(&mut live.rec);
+        Ok(live.view(Instant::now(), self.cfg.node_timeout, Utc::now()))
+    }
+
+    pub fn approve(&self, id: &str) -> ApiResult<NodeView> {
+        let wall = Utc::now();
+        let view = self.mutate_node(
+            id,
+            |live| {
+                if live.rec.approved {
+                    Err(ApiError::conflict(
+                        "not_pending",
+                        format!("node {id} is already approved; only a pending node can be approved"),
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+            |rec| {
+                rec.approved = true;
+                rec.approved_at = Some(wall);
+            },
+        )?;
+        tracing::info!(node_id = id, machine_name = %view.machine_name, "node approved");
+        Ok(view)
+    }
+
+    pub fn patch(&self, id: &str, p: &PatchNodeRequest) -> ApiResult<NodeView> {
+        self.mutate_node(
+            id,
+            |_| Ok(()),
+            |rec| {
+                if let Some(v) = &p.custom_name {
+                    rec.custom_name.clone_from(v);
+                }
+                if let Some(v) = &p.notes {
+                    rec.notes.clone_from(v);
+                }
+                if let Some(v) = &p.tags {
+                    rec.tags.clone_from(v);
+                }
+            },
+        )
+    }
+
+    pub fn set_drained(&self, id: &str, drained: bool) -> ApiResult<NodeView> {
+        self.mutate_node(id, |_| Ok(()), |rec| rec.drained = drained)
+    }
+
+    /// Removes a node and revokes its tokens.
+    pub fn delete(&self, id: &str) -> ApiResult<()> {
+        let mut store = self.store.lock();
+        if !self.contains(id) {
+            return Err(ApiError::node_not_found(id));
+        }
+        store.transaction(|tx| node_store::delete(tx, id))?;
+        self.fleet.write().remove(id);
+        tracing::info!(node_id = id, "node removed");
+        Ok(())
+    }
+
+    /// Starts a rotation: a successor token is handed to the node in its next
+    /// heartbeat reply; the current one works until the node uses the
+    /// successor or `grace` runs out.
+    pub fn rotate(&self, id: &str, grace: Option<Duration>) -> ApiResult<RotateTokenResponse> {
+        let grace = grace.unwrap_or(self.cfg.default_grace);
+        let mut store = self.store.lock();
+        self.rotate_locked(&mut store, id, grace)
+    }
+
+    fn rotate_locked(
+        &self,
+        store: &mut Store,
+        id: &str,
+        grace: Duration,
+    ) -> ApiResult<RotateTokenResponse> {
+        {
+            let fleet = self.fleet.read();
+            if fleet.get(id)?.token.is_none() {
+                return Err(ApiError::conflict(
+                    "no_token",
+                    format!(
+                        "node {id} has no runtime token to rotate; it gets one when it registers"
+                    ),
+                ));
+            }
+        }
+        let wall = Utc::now();
+        let expires_at = wall
+            + chrono::Duration::from_std(grace).map_err(|_| {
+                ApiError::bad_request("invalid_grace", "the grace period is too long")
+            })?;
+        let next = Secret::generate(RUNTIME_TOKEN_PREFIX);
+        let row = TokenRow {
+            node_id: id.to_string(),
+            kind: TokenKind::Next,
+            hash: next.hash(),
+            created_at: wall,
+            expires_at: None,
+        };
+        store.transaction(|tx| {
+            token_store::set_current_expiry(tx, id, expires_at)?;
+            token_store::insert(tx, &row)
+        })?;
+        let mut fleet = self.fleet.write();
+        let live = fleet.nodes.get_mut(id).expect("checked under the store lock");
+        let previous = live.rotation.replace(Rotation {
+            next_hash: row.hash,
+            next,
+            started_at: wall,
+            deadline: Instant::now() + grace,
+        });
+        if let Some(p) = previous {
+            fleet.tokens.remove(&p.next_hash);
+        }
+        fleet
+            .tokens
+            .insert(row.hash, (id.to_string(), TokenRef { kind: TokenKind::Next }));
+        tracing::info!(node_id = id, grace_secs = grace.as_secs(), "runtime token rotation started");
+        Ok(RotateTokenResponse {
+            node_id: id.to_string(),
+            rotation_started_at: wall,
+            old_token_expires_at: expires_at,
+            grace_secs: grace.as_secs(),
+        })
+    }
+
+    /// Revokes every token of a node at once; it must register again.
+    pub fn revoke(&self, id: &str) -> ApiResult<RevokeTokenResponse> {
+        let mut store = self.store.lock();
+        if !self.contains(id) {
+            return Err(ApiError::node_not_found(id));
+        }
+        let revoked = store.transaction(|tx| token_store::delete_for_node(tx, id))?;
+        self.fleet.write().forget_tokens(id);
+        tracing::info!(node_id = id, "runtime token revoked");
+        Ok(RevokeTokenResponse {
+            node_id: id.to_string(),
+            revoked,
+        })
+    }
+
+    // ----- import ------------------------------------------------------
+
+    /// Writes imported records in one transaction, then adds them to memory.
+    /// `decide` is called under the store lock with whether each id exists
+    /// and returns whether to write the record.
+    pub fn import_records(
+        &self,
+        records: Vec<NodeRecord>,
+        mut decide: impl FnMut(&NodeRecord, bool) -> bool,
+        dry_run: bool,
+    ) -> ApiResult<()> {
+        let mut store = self.store.lock();
+        let chosen: Vec<NodeRecord> = {
+            let fleet = self.fleet.read();
+            records
+                .into_iter()
+                .filter(|r| {
+                    let exists = fleet.nodes.contains_key(&r.id);
+                    decide(r, exists)
+                })
+                .collect()
+        };
+        if dry_run || chosen.is_empty() {
+            return Ok(());
+        }
+        store.transaction(|tx| {
+            for rec in &chosen {
+                node_store::save(tx, rec)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        let mut fleet = self.fleet.write();
+        for rec in chosen {
+            match fleet.nodes.get_mut(&rec.id) {
+                Some(live) => {
+                    let old_key = (live.rec.machine_name.clone(), live.rec.runtime_port);
+                    let new_key = (rec.machine_name.clone(), rec.runtime_port);
+                    live.rec = rec;
+                    if old_key != new_key {
+                        let id = live.rec.id.clone();
+                        fleet.identity.remove(&old_key);
+                        fleet.identity.insert(new_key, id);
+                    }
+                }
+                None => fleet.insert(LiveNode::new(rec)),
+            }
+        }
+        Ok(())
+    }
+
+    // ----- background work --------------------------------------------
+
+    /// Writes heartbeat data of dirty nodes in one transaction. Returns how
+    /// many nodes were written.
+    pub fn flush(&self) -> Result<usize, StoreError> {
+        let updates: Vec<HeartbeatUpdate> = {
+            let mut fleet = self.fleet.write();
+            fleet
+                .nodes
+                .values_mut()
+                .filter(|n| n.dirty)
+                .map(|n| {
+                    n.dirty = false;
+                    let models_dirty = std::mem::take(&mut n.models_dirty);
+                    HeartbeatUpdate {
+                        id: n.rec.id.clone(),
+                        last_seen: n.rec.last_seen,
+                        online_since: n.rec.online_since,
+                        initializing: n.rec.initializing,
+                        ready_models: n.rec.ready_models,
+                        metrics: n.rec.metrics.clone(),
+                        models: models_dirty.then(|| n.rec.models.clone()),
+                    }
+                })
+                .collect()
+        };
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        let result = self.store.lock().transaction(|tx| {
+            for u in &updates {
+                node_store::apply_heartbeat(tx, u)?;
+            }
+            Ok::<_, StoreError>(())
+        });
+        if let Err(e) = result {
+            // Keep the data for the next attempt.
+            let mut fleet = self.fleet.write();
+            for u in &updates {
+                if let Some(n) = fleet.nodes.get_mut(&u.id) {
+                    n.dirty = true;
+                    n.models_dirty |= u.models.is_some();
+                }
+            }
+            return Err(e);
+        }
+        Ok(updates.len())
+    }
+
+    /// Periodic upkeep: nodes that went offline, rotations whose grace ran
+    /// out, and automatic rotation of tokens older than the configured age.
+    pub fn sweep(&self) -> ApiResult<()> {
+        let now = Instant::now();
+        let wall = Utc::now();
+        let timeout = self.cfg.node_timeout;
+        let mut expired = Vec::new();
+        let mut too_old = Vec::new();
+        {
+            let mut fleet = self.fleet.write();
+            for live in fleet.nodes.values_mut() {
+                if live.rec.online_since.is_some() && !live.is_live(now, timeout) {
+                    live.rec.online_since = None;
+                    live.dirty = true;
+                    tracing::warn!(
+                        node_id = %live.rec.id,
+                        machine_name = %live.rec.machine_name,
+                        "node went offline: no heartbeat within {}s",
+                        timeout.as_secs()
+                    );
+                }
+                if let Some(r) = &live.rotation {
+                    if now >= r.deadline {
+                        expired.push(live.rec.id.clone());
+                    }
+                } else if let (Some(max), Some(t)) = (self.cfg.token_max_age, &live.token) {
+                    if (wall - t.created_at).to_std().is_ok_and(|age| age >= max) {
+                        too_old.push(live.rec.id.clone());
+                    }
+                }
+            }
+        }
+        if !expired.is_empty() {
+            let mut store = self.store.lock();
+            store.transaction(|tx| {
+                for id in &expired {
+                    token_store::promote_next(tx, id)?;
+                }
+                Ok::<_, StoreError>(())
+            })?;
+            let mut fleet = self.fleet.write();
+            for id in &expired {
+                complete_rotation(&mut fleet, id);
+                tracing::info!(node_id = %id, "grace period ended: the old runtime token is dead");
+            }
+        }
+        if !too_old.is_empty() {
+            let mut store = self.store.lock();
+            for id in &too_old {
+                // The node may have been removed since the scan.
+                match self.rotate_locked(&mut store, id, self.cfg.default_grace) {
+                    Ok(_) | Err(ApiError { code: "node_not_found" | "no_token", .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// In memory: the successor token becomes the current one, the old one is
+/// forgotten.
+fn complete_rotation(fleet: &mut Fleet, node_id: &str) {
+    let Some(live) = fleet.nodes.get_mut(node_id) else {
+        return;
+    };
+    let Some(rot) = live.rotation.take() else {
+        return;
+    };
+    let old = live.token.replace(TokenInfo {
+        hash: rot.next_hash,
+        created_at: rot.started_at,
+    });
+    if let Some(old) = old {
+        fleet.tokens.remove(&old.hash);
+    }
+    fleet.tokens.insert(
+        rot.next_hash,
+        (node_id.to_string(), TokenRef { kind: TokenKind::Current }),
+    );
+}
+
+fn bad_token() -> ApiError {
+    ApiError::unauthorized(
+        "invalid_node_token",
+        "the X-Node-Token header does not hold a valid runtime token; register the node again \
+         with POST /v0/nodes",
+    )
+}
+
+fn expired_token() -> ApiError {
+    ApiError::unauthorized(
+        "token_expired",
+        "this runtime token was rotated and its grace period is over; register the node again \
+         with POST /v0/nodes",
+    )
+}
+
+/// Normalises GPU devices: keeps those with a model name and a count.
+pub fn valid_gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
+    devices
+        .iter()
+        .filter(|d| !d.model.trim().is_empty() && d.count >= 1)
+        .map(|d| GpuDevice {
+            model: d.model.trim().to_string(),
+            count: d.count,
+            memory: d.memory,
+        })
+        .collect()
+}
+
+/// Checks a registration body; the probe is the caller's job.
+pub fn validate_registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
+    let machine_name = req.machine_name.trim().to_string();
+    if machine_name.is_empty() || machine_name.len() > 255 || machine_name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_machine_name",
+            "machine_name must be 1 to 255 characters without control characters",
+        ));
+    }
+    let ip_address: IpAddr = req.ip_address.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_ip_address",
+            format!(
+                "ip_address {:?} is not an IPv4 or IPv6 address",
+                req.ip_address
+            ),
+        )
+    })?;
+    if ip_address.is_unspecified() || ip_address.is_multicast() {
+        return Err(ApiError::bad_request(
+            "invalid_ip_address",
+            format!("ip_address {ip_address} cannot be used to reach a node; send the node's own address"),
+        ));
+    }
+    if req.runtime_port == 0 {
+        return Err(ApiError::bad_request(
+            "invalid_port",
+            "runtime_port must be between 1 and 65535",
+        ));
+    }
+    let node_api_port = match req.node_api_port {
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "invalid_port",
+                "node_api_port must be between 1 and 65535",
+            ))
+        }
+        Some(p) => p,
+        None => req.runtime_port.checked_add(1).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_port",
+                "runtime_port is 65535, so node_api_port cannot default to runtime_port + 1; send node_api_port",
+            )
+        })?,
+    };
+    let devices = valid_gpu_devices(&req.gpu_devices);
+    if !req.gpu_available || devices.is_empty() {
+        return Err(ApiError::bad_request(
+            "gpu_required",
+            "a node must have a GPU: send gpu_available: true and at least one gpu_devices entry \
+             with a model name and a count of 1 or more",
+        ));
+    }
+    check_labels("tags", &req.tags)?;
+    check_labels("supported_runtimes", &req.supported_runtimes)?;
+    Ok(ValidRegistration {
+        machine_name,
+        ip_address,
+        runtime_version: req.runtime_version.trim().to_string(),
+        runtime_port: req.runtime_port,
+        node_api_port,
+        gpu: GpuSummary {
+            available: true,
+            count: req
+                .gpu_count
+                .or_else(|| Some(devices.iter().map(|d| d.count).sum())),
+            model: req.gpu_model.or_else(|| devices.first().map(|d| d.model.clone())),
+            devices,
+            model_name: req.gpu_model_name,
+            compute_capability: req.gpu_compute_capability,
+            capability_score: None,
+        },
+        supported_runtimes: req.supported_runtimes,
+        tags: req.tags,
+    })
+}
+
+/// Tags and similar labels: at most 64, each 1 to 64 characters.
+pub fn check_labels(field: &str, labels: &[String]) -> ApiResult<()> {
+    if labels.len() > 64
+        || labels
+            .iter()
+            .any(|t| t.trim().is_empty() || t.len() > 64 || t.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_labels",
+            format!("{field} must hold at most 64 entries of 1 to 64 printable characters"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The route table and the state every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{delete, get, patch, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::handlers;
+use super::registry::Registry;
+
+/// Largest request body on most routes.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest body of `POST /v0/import/nodes`.
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+pub struct Shared {
+    pub registry: Registry,
+    pub auth: Auth,
+    pub probe: reqwest::Client,
+    pub reachability_check: bool,
+    pub started_at: DateTime<Utc>,
+    pub started: Instant,
+}
+
+/// Cheap to clone: handlers get a copy of the `Arc`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Runs `f` on a blocking thread: for database writes and password hashing,
+    /// which must not stall the async workers.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Shared) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let state = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&state)).await?
+    }
+}
+
+macro_rules! routes {
+    ($($method:ident $path:literal => $route:expr),* $(,)?) => {
+        /// Every (method, path) the daemon serves; the OpenAPI document must
+        /// list exactly these (checked by a test).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn add_routes(router: Router<AppState>) -> Router<AppState> {
+            router$(.route($path, $route))*
+        }
+    };
+}
+
+routes! {
+    POST "/v0/nodes" => post(handlers::nodes::register),
+    GET "/v0/nodes" => get(handlers::nodes::list),
+    GET "/v0/nodes/{id}" => get(handlers::nodes::show),
+    PATCH "/v0/nodes/{id}" => patch(handlers::nodes::update),
+    DELETE "/v0/nodes/{id}" => delete(handlers::nodes::remove),
+    POST "/v0/nodes/{id}/approve" => post(handlers::nodes::approve),
+    POST "/v0/nodes/{id}/drain" => post(handlers::nodes::drain),
+    POST "/v0/nodes/{id}/undrain" => post(handlers::nodes::undrain),
+    POST "/v0/nodes/{id}/token/rotate" => post(handlers::tokens::rotate),
+    POST "/v0/nodes/{id}/token/revoke" => post(handlers::tokens::revoke),
+    POST "/v0/health" => post(handlers::health::heartbeat),
+    POST "/v0/import/nodes" => post(handlers::import::import)
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+    POST "/v0/auth/login" => post(handlers::auth::login),
+    POST "/v0/auth/logout" => post(handlers::auth::logout),
+    GET "/v0/api-keys" => get(handlers::api_keys::list),
+    POST "/v0/api-keys" => post(handlers::api_keys::create),
+    DELETE "/v0/api-keys/{id}" => delete(handlers::api_keys::remove),
+    POST "/v0/api-keys/{id}/rotate" => post(handlers::api_keys::rotate),
+    GET "/v0/status" => get(handlers::status::status),
+}
+
+/// The whole application, without a socket.
+pub fn router(state: AppState) -> Router {
+    add_routes(Router::new())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("there is no route {}; the API lives under /v0", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
+}

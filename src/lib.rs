@@ -1,0 +1,14 @@
+//! llmlb: a load balancer for OpenAI-compatible LLM inference on fleets of
+//! GPU machines.
+//!
+//! - [`api`]: the wire contract of the HTTP API, shared by every binary.
+//! - [`daemon`]: `llmlbd`, the registry daemon (axum + SQLite).
+//! - [`store`]: the SQLite schema and queries.
+//! - [`legacy`]: reading the `nodes.json` files of older deployments.
+
+pub mod api;
+pub mod daemon;
+pub mod duration;
+pub mod legacy;
+pub mod secret;
+pub mod store;

@@ -1,0 +1,445 @@
+//! The `nodes` table and its child tables.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{opt_ts, parse_ts, req_ts, ts, Result};
+use crate::api::nodes::GpuDevice;
+
+/// GPU facts a node reported at registration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuSummary {
+    pub available: bool,
+    pub devices: Vec<GpuDevice>,
+    pub count: Option<u32>,
+    pub model: Option<String>,
+    pub model_name: Option<String>,
+    pub compute_capability: Option<String>,
+    pub capability_score: Option<u32>,
+}
+
+/// Latest metrics from a heartbeat; all absent until the first one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeMetrics {
+    pub cpu_usage: Option<f32>,
+    pub memory_usage: Option<f32>,
+    pub gpu_usage: Option<f32>,
+    pub gpu_memory_usage: Option<f32>,
+    pub active_requests: Option<u32>,
+    pub average_response_time_ms: Option<f32>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Models a node reported as loaded, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedModels {
+    pub llm: Vec<String>,
+    pub embedding: Vec<String>,
+    pub asr: Vec<String>,
+    pub tts: Vec<String>,
+}
+
+impl LoadedModels {
+    fn kinds(&self) -> [(&'static str, &Vec<String>); 4] {
+        [
+            ("llm", &self.llm),
+            ("embedding", &self.embedding),
+            ("asr", &self.asr),
+            ("tts", &self.tts),
+        ]
+    }
+
+    fn kind_mut(&mut self, kind: &str) -> Option<&mut Vec<String>> {
+        match kind {
+            "llm" => Some(&mut self.llm),
+            "embedding" => Some(&mut self.embedding),
+            "asr" => Some(&mut self.asr),
+            "tts" => Some(&mut self.tts),
+            _ => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kinds().iter().all(|(_, v)| v.is_empty())
+    }
+}
+
+/// Everything the database keeps about a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRecord {
+    pub id: String,
+    pub machine_name: String,
+    pub custom_name: Option<String>,
+    pub ip_address: String,
+    pub runtime_version: String,
+    pub runtime_port: u16,
+    pub node_api_port: u16,
+    pub approved: bool,
+    pub drained: bool,
+    pub registered_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub online_since: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub gpu: GpuSummary,
+    pub models: LoadedModels,
+    pub supported_runtimes: Vec<String>,
+    pub tags: Vec<String>,
+    pub initializing: bool,
+    pub ready_models: Option<[u32; 2]>,
+    pub metrics: NodeMetrics,
+    pub imported_at: Option<DateTime<Utc>>,
+}
+
+const NODE_COLUMNS: &str = "id, machine_name, custom_name, ip_address, runtime_version, \
+    runtime_port, node_api_port, admission, drained, registered_at, approved_at, last_seen, \
+    online_since, notes, gpu_available, gpu_count, gpu_model, gpu_model_name, \
+    gpu_compute_capability, gpu_capability_score, initializing, ready_models_ready, \
+    ready_models_total, cpu_usage, memory_usage, gpu_usage, gpu_memory_usage, active_requests, \
+    average_response_time_ms, metrics_updated_at, imported_at, updated_at";
+
+/// Inserts or replaces a node with all its child rows.
+pub fn save(conn: &Connection, node: &NodeRecord) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO nodes ({NODE_COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32) \
+         ON CONFLICT(id) DO UPDATE SET machine_name = excluded.machine_name, \
+         custom_name = excluded.custom_name, ip_address = excluded.ip_address, \
+         runtime_version = excluded.runtime_version, runtime_port = excluded.runtime_port, \
+         node_api_port = excluded.node_api_port, admission = excluded.admission, \
+         drained = excluded.drained, registered_at = excluded.registered_at, \
+         approved_at = excluded.approved_at, last_seen = excluded.last_seen, \
+         online_since = excluded.online_since, notes = excluded.notes, \
+         gpu_available = excluded.gpu_available, gpu_count = excluded.gpu_count, \
+         gpu_model = excluded.gpu_model, gpu_model_name = excluded.gpu_model_name, \
+         gpu_compute_capability = excluded.gpu_compute_capability, \
+         gpu_capability_score = excluded.gpu_capability_score, \
+         initializing = excluded.initializing, ready_models_ready = excluded.ready_models_ready, \
+         ready_models_total = excluded.ready_models_total, cpu_usage = excluded.cpu_usage, \
+         memory_usage = excluded.memory_usage, gpu_usage = excluded.gpu_usage, \
+         gpu_memory_usage = excluded.gpu_memory_usage, \
+         active_requests = excluded.active_requests, \
+         average_response_time_ms = excluded.average_response_time_ms, \
+         metrics_updated_at = excluded.metrics_updated_at, imported_at = excluded.imported_at, \
+         updated_at = excluded.updated_at"
+    );
+    let m = &node.metrics;
+    conn.prepare_cached(&sql)?.execute(params![
+        node.id,
+        node.machine_name,
+        node.custom_name,
+        node.ip_address,
+        node.runtime_version,
+        node.runtime_port,
+        node.node_api_port,
+        if node.approved { "approved" } else { "pending" },
+        node.drained,
+        ts(node.registered_at),
+        opt_ts(node.approved_at),
+        opt_ts(node.last_seen),
+        opt_ts(node.online_since),
+        node.notes,
+        node.gpu.available,
+        node.gpu.count,
+        node.gpu.model,
+        node.gpu.model_name,
+        node.gpu.compute_capability,
+        node.gpu.capability_score,
+        node.initializing,
+        node.ready_models.map(|r| r[0]),
+        node.ready_models.map(|r| r[1]),
+        m.cpu_usage,
+        m.memory_usage,
+        m.gpu_usage,
+        m.gpu_memory_usage,
+        m.active_requests,
+        m.average_response_time_ms,
+        opt_ts(m.updated_at),
+        opt_ts(node.imported_at),
+        ts(Utc::now()),
+    ])?;
+    replace_children(conn, node)
+}
+
+fn replace_children(conn: &Connection, node: &NodeRecord) -> Result<()> {
+    for table in ["node_gpu_devices", "node_supported_runtimes", "node_tags"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE node_id = ?1"))?
+            .execute([&node.id])?;
+    }
+    let mut ins =
+        conn.prepare_cached("INSERT INTO node_gpu_devices VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for (i, d) in node.gpu.devices.iter().enumerate() {
+        ins.execute(params![node.id, i, d.model, d.count, d.memory])?;
+    }
+    let mut ins = conn
+        .prepare_cached("INSERT OR IGNORE INTO node_supported_runtimes VALUES (?1, ?2)")?;
+    for r in &node.supported_runtimes {
+        ins.execute(params![node.id, r])?;
+    }
+    let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO node_tags VALUES (?1, ?2)")?;
+    for t in &node.tags {
+        ins.execute(params![node.id, t])?;
+    }
+    save_models(conn, &node.id, &node.models)
+}
+
+/// Replaces the loaded-model rows of a node.
+pub fn save_models(conn: &Connection, node_id: &str, models: &LoadedModels) -> Result<()> {
+    conn.prepare_cached("DELETE FROM node_loaded_models WHERE node_id = ?1")?
+        .execute([node_id])?;
+    let mut ins =
+        conn.prepare_cached("INSERT OR IGNORE INTO node_loaded_models VALUES (?1, ?2, ?3)")?;
+    for (kind, list) in models.kinds() {
+        for m in list {
+            ins.execute(params![node_id, kind, m])?;
+        }
+    }
+    Ok(())
+}
+
+/// What a heartbeat changes, written behind in batches.
+#[derive(Debug, Clone)]
+pub struct HeartbeatUpdate {
+    pub id: String,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub online_since: Option<DateTime<Utc>>,
+    pub initializing: bool,
+    pub ready_models: Option<[u32; 2]>,
+    pub metrics: NodeMetrics,
+    /// Present when the model lists changed since the last write.
+    pub models: Option<LoadedModels>,
+}
+
+/// Writes heartbeat data. A node deleted in the meantime is left deleted:
+/// the UPDATE simply matches no row.
+pub fn apply_heartbeat(conn: &Connection, u: &HeartbeatUpdate) -> Result<()> {
+    let m = &u.metrics;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE nodes SET last_seen = ?2, online_since = ?3, initializing = ?4, \
+             ready_models_ready = ?5, ready_models_total = ?6, cpu_usage = ?7, \
+             memory_usage = ?8, gpu_usage = ?9, gpu_memory_usage = ?10, active_requests = ?11, \
+             average_response_time_ms = ?12, metrics_updated_at = ?13 WHERE id = ?1",
+        )?
+        .execute(params![
+            u.id,
+            opt_ts(u.last_seen),
+            opt_ts(u.online_since),
+            u.initializing,
+            u.ready_models.map(|r| r[0]),
+            u.ready_models.map(|r| r[1]),
+            m.cpu_usage,
+            m.memory_usage,
+            m.gpu_usage,
+            m.gpu_memory_usage,
+            m.active_requests,
+            m.average_response_time_ms,
+            opt_ts(m.updated_at),
+        ])?;
+    if changed > 0 {
+        if let Some(models) = &u.models {
+            save_models(conn, &u.id, models)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a node; its child rows and tokens go with it (foreign keys).
+/// Returns whether it existed.
+pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM nodes WHERE id = ?1")?
+        .execute([id])?
+        > 0)
+}
+
+/// Whether a node with this id is stored.
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM nodes WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Loads one node with its child rows.
+pub fn load(conn: &Connection, id: &str) -> Result<Option<NodeRecord>> {
+    Ok(load_where(conn, Some(id))?.pop())
+}
+
+/// Loads every node with its child rows, in registration order.
+pub fn load_all(conn: &Connection) -> Result<Vec<NodeRecord>> {
+    load_where(conn, None)
+}
+
+fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
+    let filter = if id.is_some() { "WHERE id = ?1" } else { "" };
+    let child_filter = if id.is_some() { "WHERE node_id = ?1" } else { "" };
+    let args: Vec<&str> = id.into_iter().collect();
+    let args = rusqlite::params_from_iter(args.iter());
+
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {NODE_COLUMNS} FROM nodes {filter} ORDER BY registered_at, id"
+    ))?;
+    let raw: Vec<RawNode> = stmt
+        .query_map(args.clone(), RawNode::from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut nodes = Vec::with_capacity(raw.len());
+    let mut index = HashMap::with_capacity(raw.len());
+    for r in raw {
+        index.insert(r.id.clone(), nodes.len());
+        nodes.push(r.into_record()?);
+    }
+
+    let mut stmt = conn.prepare(&format!(
+        "SELECT node_id, model, count, memory FROM node_gpu_devices {child_filter} \
+         ORDER BY node_id, position"
+    ))?;
+    let mut rows = stmt.query(args.clone())?;
+    while let Some(row) = rows.next()? {
+        if let Some(&i) = index.get(&row.get::<_, String>(0)?) {
+            nodes[i].gpu.devices.push(GpuDevice {
+                model: row.get(1)?,
+                count: row.get(2)?,
+                memory: row.get(3)?,
+            });
+        }
+    }
+
+    let mut stmt = conn.prepare(&format!(
+        "SELECT node_id, kind, model FROM node_loaded_models {child_filter} ORDER BY rowid"
+    ))?;
+    let mut rows = stmt.query(args.clone())?;
+    while let Some(row) = rows.next()? {
+        if let Some(&i) = index.get(&row.get::<_, String>(0)?) {
+            let kind: String = row.get(1)?;
+            if let Some(list) = nodes[i].models.kind_mut(&kind) {
+                list.push(row.get(2)?);
+            }
+        }
+    }
+
+    for (table, column) in [
+        ("node_supported_runtimes", "runtime"),
+        ("node_tags", "tag"),
+    ] {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT node_id, {column} FROM {table} {child_filter} ORDER BY rowid"
+        ))?;
+        let mut rows = stmt.query(args.clone())?;
+        while let Some(row) = rows.next()? {
+            if let Some(&i) = index.get(&row.get::<_, String>(0)?) {
+                let value: String = row.get(1)?;
+                let node = &mut nodes[i];
+                if table == "node_tags" {
+                    node.tags.push(value);
+                } else {
+                    node.supported_runtimes.push(value);
+                }
+            }
+        }
+    }
+    Ok(nodes)
+}
+
+/// A row as SQLite gives it, before timestamps are parsed.
+struct RawNode {
+    id: String,
+    machine_name: String,
+    custom_name: Option<String>,
+    ip_address: String,
+    runtime_version: String,
+    runtime_port: u16,
+    node_api_port: u16,
+    admission: String,
+    drained: bool,
+    registered_at: String,
+    approved_at: Option<String>,
+    last_seen: Option<String>,
+    online_since: Option<String>,
+    notes: Option<String>,
+    gpu: GpuSummary,
+    initializing: bool,
+    ready: Option<u32>,
+    total: Option<u32>,
+    metrics: NodeMetrics,
+    metrics_updated_at: Option<String>,
+    imported_at: Option<String>,
+}
+
+impl RawNode {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<RawNode> {
+        Ok(RawNode {
+            id: r.get(0)?,
+            machine_name: r.get(1)?,
+            custom_name: r.get(2)?,
+            ip_address: r.get(3)?,
+            runtime_version: r.get(4)?,
+            runtime_port: r.get(5)?,
+            node_api_port: r.get(6)?,
+            admission: r.get(7)?,
+            drained: r.get(8)?,
+            registered_at: r.get(9)?,
+            approved_at: r.get(10)?,
+            last_seen: r.get(11)?,
+            online_since: r.get(12)?,
+            notes: r.get(13)?,
+            gpu: GpuSummary {
+                available: r.get(14)?,
+                devices: Vec::new(),
+                count: r.get(15)?,
+                model: r.get(16)?,
+                model_name: r.get(17)?,
+                compute_capability: r.get(18)?,
+                capability_score: r.get(19)?,
+            },
+            initializing: r.get(20)?,
+            ready: r.get(21)?,
+            total: r.get(22)?,
+            metrics: NodeMetrics {
+                cpu_usage: r.get(23)?,
+                memory_usage: r.get(24)?,
+                gpu_usage: r.get(25)?,
+                gpu_memory_usage: r.get(26)?,
+                active_requests: r.get(27)?,
+                average_response_time_ms: r.get(28)?,
+                updated_at: None,
+            },
+            metrics_updated_at: r.get(29)?,
+            imported_at: r.get(30)?,
+        })
+    }
+
+    fn into_record(self) -> Result<NodeRecord> {
+        const T: &str = "nodes";
+        let mut metrics = self.metrics;
+        metrics.updated_at = parse_ts(T, "metrics_updated_at", self.metrics_updated_at)?;
+        Ok(NodeRecord {
+            id: self.id,
+            machine_name: self.machine_name,
+            custom_name: self.custom_name,
+            ip_address: self.ip_address,
+            runtime_version: self.runtime_version,
+            runtime_port: self.runtime_port,
+            node_api_port: self.node_api_port,
+            approved: self.admission == "approved",
+            drained: self.drained,
+            registered_at: req_ts(T, "registered_at", self.registered_at)?,
+            approved_at: parse_ts(T, "approved_at", self.approved_at)?,
+            last_seen: parse_ts(T, "last_seen", self.last_seen)?,
+            online_since: parse_ts(T, "online_since", self.online_since)?,
+            notes: self.notes,
+            gpu: self.gpu,
+            models: LoadedModels::default(),
+            supported_runtimes: Vec::new(),
+            tags: Vec::new(),
+            initializing: self.initializing,
+            ready_models: self.ready.zip(self.total).map(|(a, b)| [a, b]),
+            metrics,
+            imported_at: parse_ts(T, "imported_at", self.imported_at)?,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The `runtime_tokens` table: a node's current token and, during a rotation,
+//! its successor. Only hashes are stored.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+
+use super::{opt_ts, parse_ts, req_ts, ts, Result, StoreError};
+use crate::secret::TokenHash;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Current,
+    Next,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Current => "current",
+            TokenKind::Next => "next",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub node_id: String,
+    pub kind: TokenKind,
+    pub hash: TokenHash,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO runtime_tokens (node_id, kind, token_hash, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT(node_id, kind) DO UPDATE SET token_hash = excluded.token_hash, \
+         created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )?
+    .execute(params![
+        row.node_id,
+        row.kind.as_str(),
+        &row.hash.0[..],
+        ts(row.created_at),
+        opt_ts(row.expires_at),
+    ])?;
+    Ok(())
+}
+
+/// Removes every token of a node; returns how many there were.
+pub fn delete_for_node(conn: &Connection, node_id: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM runtime_tokens WHERE node_id = ?1")?
+        .execute([node_id])?)
+}
+
+/// Sets when the current token stops working (start of a rotation).
+pub fn set_current_expiry(
+    conn: &Connection,
+    node_id: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE runtime_tokens SET expires_at = ?2 WHERE node_id = ?1 AND kind = 'current'",
+    )?
+    .execute(params![node_id, ts(expires_at)])?;
+    Ok(())
+}
+
+/// Ends a rotation: the old token is deleted and the successor becomes the
+/// current token.
+pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM runtime_tokens WHERE node_id = ?1 AND kind = 'current'")?
+        .execute([node_id])?;
+    conn.prepare_cached(
+        "UPDATE runtime_tokens SET kind = 'current', expires_at = NULL \
+         WHERE node_id = ?1 AND kind = 'next'",
+    )?
+    .execute([node_id])?;
+    Ok(())
+}
+
+pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT node_id, kind, token_hash, created_at, expires_at FROM runtime_tokens",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(1)?;
+        let hash: Vec<u8> = r.get(2)?;
+        let corrupt = |column, value: String| StoreError::Corrupt {
+            table: "runtime_tokens",
+            column,
+            value,
+        };
+        out.push(TokenRow {
+            node_id: r.get(0)?,
+            kind: match kind.as_str() {
+                "current" => TokenKind::Current,
+                "next" => TokenKind::Next,
+                _ => return Err(corrupt("kind", kind)),
+            },
+            hash: TokenHash::from_slice(&hash)
+                .ok_or_else(|| corrupt("token_hash", format!("{} bytes", hash.len())))?,
+            created_at: req_ts("runtime_tokens", "created_at", r.get(3)?)?,
+            expires_at: parse_ts("runtime_tokens", "expires_at", r.get(4)?)?,
+        });
+    }
+    Ok(out)
+}
