@@ -183,11 +183,12 @@ pub fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeReco
     if machine_name.is_empty() || machine_name.len() > 255 {
         return Err("machine_name must be 1 to 255 characters".into());
     }
-    let ip: IpAddr = n
-        .ip_address
-        .trim()
-        .parse()
-        .map_err(|_| format!("ip_address {:?} is not an IPv4 or IPv6 address", n.ip_address))?;
+    let ip: IpAddr = n.ip_address.trim().parse().map_err(|_| {
+        format!(
+            "ip_address {:?} is not an IPv4 or IPv6 address",
+            n.ip_address
+        )
+    })?;
     if n.runtime_port == 0 {
         return Err("runtime_port (or ollama_port) must be between 1 and 65535".into());
     }

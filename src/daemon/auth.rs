@@ -74,10 +74,7 @@ impl Auth {
             }
             for s in cred::all_sessions(conn)? {
                 if let Some((username, role)) = users.get(&s.user_id) {
-                    creds.insert(
-                        s.hash,
-                        session_credential(&s, username.clone(), *role),
-                    );
+                    creds.insert(s.hash, session_credential(&s, username.clone(), *role));
                 }
             }
             Ok(Auth {
@@ -293,9 +290,10 @@ impl Auth {
                 }
             }
         }
-        self.creds
-            .write()
-            .retain(|_, c| !matches!(c.principal.kind, PrincipalKind::Session { .. }) || c.expires_at.is_none_or(|e| e > now));
+        self.creds.write().retain(|_, c| {
+            !matches!(c.principal.kind, PrincipalKind::Session { .. })
+                || c.expires_at.is_none_or(|e| e > now)
+        });
         Ok(())
     }
 

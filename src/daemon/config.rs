@@ -51,6 +51,11 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_duration)]
     pub token_grace: Duration,
 
+    /// How long a client may take to send the headers of a request before the
+    /// connection is closed (protects against idle or slow clients).
+    #[arg(long, env = "LLMLB_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

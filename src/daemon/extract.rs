@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::router::AppState;
+use super::router::{AppState, BODY_LIMIT, IMPORT_BODY_LIMIT};
 use crate::api::auth::Role;
 use crate::api::NODE_TOKEN_HEADER;
 use crate::secret::TokenHash;
@@ -24,24 +24,48 @@ pub struct ApiJson<T>(pub T);
 /// Like [`ApiJson`], but an empty body reads as `T::default()`.
 pub struct OptionalJson<T>(pub T);
 
-async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, state)).await {
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "the request body is larger than this route accepts ({} KiB)",
+            limit / 1024
+        ),
+    )
+}
+
+/// Reads a whole body of at most `limit` bytes. A `Content-Length` above the
+/// limit is refused before any of the body is read.
+async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let body = req.into_body();
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
             "the request body did not arrive in time",
         )),
-        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "the request body is larger than this route accepts (1 MiB; 64 MiB for imports)",
-            ))
+        Ok(Err(e)) => {
+            let is_limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if is_limit {
+                Err(too_large(limit))
+            } else {
+                Err(ApiError::bad_request(
+                    "invalid_body",
+                    format!("the request body could not be read: {e}"),
+                ))
+            }
         }
-        Ok(Err(rejection)) => Err(ApiError::bad_request(
-            "invalid_body",
-            format!("the request body could not be read: {}", rejection.body_text()),
-        )),
         Ok(Ok(bytes)) => Ok(bytes),
     }
 }
@@ -65,8 +89,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = body_bytes(req, state).await?;
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, BODY_LIMIT).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -74,8 +98,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = body_bytes(req, state).await?;
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, BODY_LIMIT).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
@@ -174,13 +198,13 @@ impl FromRequestParts<AppState> for NodeToken {
     }
 }
 
-/// A body as bytes, with the same limit and timeout errors as [`ApiJson`].
-pub struct RawBody(pub Bytes);
+/// A body of up to [`IMPORT_BODY_LIMIT`] bytes, for imports.
+pub struct ImportBody(pub Bytes);
 
-impl FromRequest<AppState> for RawBody {
+impl FromRequest<AppState> for ImportBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        body_bytes(req, state).await.map(RawBody)
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, ApiError> {
+        body_bytes(req, IMPORT_BODY_LIMIT).await.map(ImportBody)
     }
 }

@@ -56,6 +56,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         auth,
         probe: probe::client(args.probe_timeout),
         reachability_check: !args.no_reachability_check,
+        header_timeout: args.header_timeout,
         started_at: Utc::now(),
         started: Instant::now(),
     })))
@@ -130,9 +131,10 @@ pub fn spawn(listener: TcpListener, state: AppState) -> anyhow::Result<RunningDa
     let app = router::router(state.clone());
     let upkeep_task = tokio::spawn(upkeep(state.clone(), rx.clone()));
     let flush_state = state.clone();
+    let header_timeout = state.header_timeout;
     let task = tokio::spawn(async move {
         let mut rx = rx;
-        server::serve(listener, app, async move {
+        server::serve(listener, app, header_timeout, async move {
             let _ = rx.changed().await;
         })
         .await;

@@ -89,6 +89,7 @@ impl LiveNode {
     fn view(&self, now: Instant, timeout: Duration, wall: DateTime<Utc>) -> NodeView {
         let r = &self.rec;
         let m = &r.metrics;
+        let live = self.is_live(now, timeout);
         NodeView {
             id: r.id.clone(),
             machine_name: r.machine_name.clone(),
@@ -97,13 +98,14 @@ impl LiveNode {
             runtime_version: r.runtime_version.clone(),
             runtime_port: r.runtime_port,
             node_api_port: r.node_api_port,
-            status: self.status(now, timeout),
+            status: derive_status(r, live),
             approved: r.approved,
             drained: r.drained,
             registered_at: r.registered_at,
             approved_at: r.approved_at,
             last_seen: r.last_seen,
-            online_since: r.online_since,
+            // The sweeper clears it within a second; don't show it meanwhile.
+            online_since: r.online_since.filter(|_| live),
             gpu_available: r.gpu.available,
             gpu_devices: r.gpu.devices.clone(),
             gpu_count: r.gpu.count,
@@ -179,12 +181,26 @@ impl Fleet {
             id.clone(),
         );
         if let Some(t) = &live.token {
-            self.tokens
-                .insert(t.hash, (id.clone(), TokenRef { kind: TokenKind::Current }));
+            self.tokens.insert(
+                t.hash,
+                (
+                    id.clone(),
+                    TokenRef {
+                        kind: TokenKind::Current,
+                    },
+                ),
+            );
         }
         if let Some(r) = &live.rotation {
-            self.tokens
-                .insert(r.next_hash, (id.clone(), TokenRef { kind: TokenKind::Next }));
+            self.tokens.insert(
+                r.next_hash,
+                (
+                    id.clone(),
+                    TokenRef {
+                        kind: TokenKind::Next,
+                    },
+                ),
+            );
         }
         self.nodes.insert(id, live);
     }
@@ -211,7 +227,9 @@ impl Fleet {
     }
 
     fn get(&self, id: &str) -> ApiResult<&LiveNode> {
-        self.nodes.get(id).ok_or_else(|| ApiError::node_not_found(id))
+        self.nodes
+            .get(id)
+            .ok_or_else(|| ApiError::node_not_found(id))
     }
 }
 
@@ -344,9 +362,7 @@ impl Registry {
             .map(|n| n.view(now, timeout, wall))
             .collect();
         drop(fleet);
-        out.sort_unstable_by(|a, b| {
-            (a.registered_at, &a.id).cmp(&(b.registered_at, &b.id))
-        });
+        out.sort_unstable_by(|a, b| (a.registered_at, &a.id).cmp(&(b.registered_at, &b.id)));
         out
     }
 
@@ -521,10 +537,7 @@ impl Registry {
             )
             .into());
         }
-        let live = fleet
-            .nodes
-            .get_mut(&req.node_id)
-            .ok_or_else(bad_token)?;
+        let live = fleet.nodes.get_mut(&req.node_id).ok_or_else(bad_token)?;
         match tref.kind {
             TokenKind::Next => return Err(HeartbeatError::PromoteFirst),
             TokenKind::Current => {
@@ -546,7 +559,9 @@ impl Registry {
             || rec.models.embedding != req.loaded_embedding_models
         {
             rec.models.llm.clone_from(&req.loaded_models);
-            rec.models.embedding.clone_from(&req.loaded_embedding_models);
+            rec.models
+                .embedding
+                .clone_from(&req.loaded_embedding_models);
             live.models_dirty = true;
         }
         rec.initializing = req.initializing;
@@ -566,10 +581,7 @@ impl Registry {
             node_id: live.rec.id.clone(),
             status: live.status(now, timeout),
             heartbeat_interval_secs: self.heartbeat_interval_secs(),
-            runtime_token: live
-                .rotation
-                .as_ref()
-                .map(|r| r.next.expose().to_string()),
+            runtime_token: live.rotation.as_ref().map(|r| r.next.expose().to_string()),
         })
     }
 
@@ -625,7 +637,9 @@ impl Registry {
                 if live.rec.approved {
                     Err(ApiError::conflict(
                         "not_pending",
-                        format!("node {id} is already approved; only a pending node can be approved"),
+                        format!(
+                            "node {id} is already approved; only a pending node can be approved"
+                        ),
                     ))
                 } else {
                     Ok(())
@@ -718,7 +732,10 @@ impl Registry {
             token_store::insert(tx, &row)
         })?;
         let mut fleet = self.fleet.write();
-        let live = fleet.nodes.get_mut(id).expect("checked under the store lock");
+        let live = fleet
+            .nodes
+            .get_mut(id)
+            .expect("checked under the store lock");
         let previous = live.rotation.replace(Rotation {
             next_hash: row.hash,
             next,
@@ -728,10 +745,20 @@ impl Registry {
         if let Some(p) = previous {
             fleet.tokens.remove(&p.next_hash);
         }
-        fleet
-            .tokens
-            .insert(row.hash, (id.to_string(), TokenRef { kind: TokenKind::Next }));
-        tracing::info!(node_id = id, grace_secs = grace.as_secs(), "runtime token rotation started");
+        fleet.tokens.insert(
+            row.hash,
+            (
+                id.to_string(),
+                TokenRef {
+                    kind: TokenKind::Next,
+                },
+            ),
+        );
+        tracing::info!(
+            node_id = id,
+            grace_secs = grace.as_secs(),
+            "runtime token rotation started"
+        );
         Ok(RotateTokenResponse {
             node_id: id.to_string(),
             rotation_started_at: wall,
@@ -905,7 +932,11 @@ impl Registry {
             for id in &too_old {
                 // The node may have been removed since the scan.
                 match self.rotate_locked(&mut store, id, self.cfg.default_grace) {
-                    Ok(_) | Err(ApiError { code: "node_not_found" | "no_token", .. }) => {}
+                    Ok(_)
+                    | Err(ApiError {
+                        code: "node_not_found" | "no_token",
+                        ..
+                    }) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -932,7 +963,12 @@ fn complete_rotation(fleet: &mut Fleet, node_id: &str) {
     }
     fleet.tokens.insert(
         rot.next_hash,
-        (node_id.to_string(), TokenRef { kind: TokenKind::Current }),
+        (
+            node_id.to_string(),
+            TokenRef {
+                kind: TokenKind::Current,
+            },
+        ),
     );
 }
 
@@ -968,7 +1004,10 @@ pub fn valid_gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
 /// Checks a registration body; the probe is the caller's job.
 pub fn validate_registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
     let machine_name = req.machine_name.trim().to_string();
-    if machine_name.is_empty() || machine_name.len() > 255 || machine_name.chars().any(char::is_control) {
+    if machine_name.is_empty()
+        || machine_name.len() > 255
+        || machine_name.chars().any(char::is_control)
+    {
         return Err(ApiError::bad_request(
             "invalid_machine_name",
             "machine_name must be 1 to 255 characters without control characters",
@@ -1031,7 +1070,9 @@ pub fn validate_registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistr
             count: req
                 .gpu_count
                 .or_else(|| Some(devices.iter().map(|d| d.count).sum())),
-            model: req.gpu_model.or_else(|| devices.first().map(|d| d.model.clone())),
+            model: req
+                .gpu_model
+                .or_else(|| devices.first().map(|d| d.model.clone())),
             devices,
             model_name: req.gpu_model_name,
             compute_capability: req.gpu_compute_capability,

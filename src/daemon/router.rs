@@ -25,6 +25,7 @@ pub struct Shared {
     pub auth: Auth,
     pub probe: reqwest::Client,
     pub reachability_check: bool,
+    pub header_timeout: std::time::Duration,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
 }

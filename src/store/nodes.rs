@@ -174,8 +174,8 @@ fn replace_children(conn: &Connection, node: &NodeRecord) -> Result<()> {
     for (i, d) in node.gpu.devices.iter().enumerate() {
         ins.execute(params![node.id, i, d.model, d.count, d.memory])?;
     }
-    let mut ins = conn
-        .prepare_cached("INSERT OR IGNORE INTO node_supported_runtimes VALUES (?1, ?2)")?;
+    let mut ins =
+        conn.prepare_cached("INSERT OR IGNORE INTO node_supported_runtimes VALUES (?1, ?2)")?;
     for r in &node.supported_runtimes {
         ins.execute(params![node.id, r])?;
     }
@@ -277,7 +277,11 @@ pub fn load_all(conn: &Connection) -> Result<Vec<NodeRecord>> {
 
 fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
     let filter = if id.is_some() { "WHERE id = ?1" } else { "" };
-    let child_filter = if id.is_some() { "WHERE node_id = ?1" } else { "" };
+    let child_filter = if id.is_some() {
+        "WHERE node_id = ?1"
+    } else {
+        ""
+    };
     let args: Vec<&str> = id.into_iter().collect();
     let args = rusqlite::params_from_iter(args.iter());
 
@@ -322,10 +326,7 @@ fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
         }
     }
 
-    for (table, column) in [
-        ("node_supported_runtimes", "runtime"),
-        ("node_tags", "tag"),
-    ] {
+    for (table, column) in [("node_supported_runtimes", "runtime"), ("node_tags", "tag")] {
         let mut stmt = conn.prepare(&format!(
             "SELECT node_id, {column} FROM {table} {child_filter} ORDER BY rowid"
         ))?;

@@ -82,9 +82,8 @@ pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
 }
 
 pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT node_id, kind, token_hash, created_at, expires_at FROM runtime_tokens",
-    )?;
+    let mut stmt = conn
+        .prepare("SELECT node_id, kind, token_hash, created_at, expires_at FROM runtime_tokens")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
