@@ -107,28 +107,25 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
             e.message
         )
     })?;
-    let now = Utc::now();
-    for raw in &records {
-        if let Err(reason) = legacy::convert(raw, now) {
-            let (line, column) = legacy::position_of(&text, raw);
-            anyhow::bail!(
-                "{}:{line}:{column}: invalid node record: {reason}; nothing was imported. Fix \
-                 the record, or import the file with `llmlbctl migrate-json`, which reports \
-                 invalid records and imports the rest",
-                path.display()
-            );
-        }
-    }
-    let report = import(registry, &records, 0, OnConflict::Skip, false)
-        .map_err(|e| anyhow::anyhow!("importing {} failed: {}", path.display(), e.message))?;
-    if let Some(bad) = report.invalid.first() {
+    // Check every record first, duplicates included, with a dry run of the
+    // same importer: an invalid record must stop the start before anything
+    // is written, not after the valid ones were committed.
+    let fail = |e: super::error::ApiError| {
+        anyhow::anyhow!("importing {} failed: {}", path.display(), e.message)
+    };
+    let check = import(registry, &records, 0, OnConflict::Skip, true).map_err(fail)?;
+    if let Some(bad) = check.invalid.first() {
+        let (line, column) = legacy::position_of(&text, records[bad.index]);
         anyhow::bail!(
-            "{}: record {} is invalid: {}; nothing was imported",
+            "{}:{line}:{column}: invalid node record: {}; nothing was imported. Fix the \
+             record, or import the file with `llmlbctl migrate-json`, which reports invalid \
+             records and imports the rest",
             path.display(),
-            bad.index,
             bad.reason
         );
     }
+    let report = import(registry, &records, 0, OnConflict::Skip, false).map_err(fail)?;
+    debug_assert!(report.invalid.is_empty(), "the dry run found no invalid record");
     let target = migrated_name(&path);
     std::fs::rename(&path, &target).with_context(|| {
         format!(

@@ -444,3 +444,156 @@ impl RawNode {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::TokenHash;
+    use crate::store::tokens::{self, TokenKind, TokenRow};
+    use crate::store::Store;
+
+    fn sample(id: &str) -> NodeRecord {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        NodeRecord {
+            id: id.into(),
+            machine_name: "推論サーバー-01".into(),
+            custom_name: Some("Küche".into()),
+            ip_address: "2001:db8::42".into(),
+            runtime_version: "vllm 0.6".into(),
+            runtime_port: 8000,
+            node_api_port: 8001,
+            approved: true,
+            drained: true,
+            registered_at: t("2026-01-02T03:04:05.123456789Z"),
+            approved_at: Some(t("2026-01-02T04:00:00Z")),
+            last_seen: Some(t("2026-01-03T00:00:00.5Z")),
+            online_since: None,
+            notes: Some("rack 4".into()),
+            gpu: GpuSummary {
+                available: true,
+                devices: vec![
+                    GpuDevice {
+                        model: "H100".into(),
+                        count: 8,
+                        memory: Some(85_899_345_920),
+                    },
+                    GpuDevice {
+                        model: "L4".into(),
+                        count: 1,
+                        memory: None,
+                    },
+                ],
+                count: Some(9),
+                model: Some("H100".into()),
+                model_name: Some("NVIDIA H100 80GB HBM3".into()),
+                compute_capability: Some("9.0".into()),
+                capability_score: Some(95),
+            },
+            models: LoadedModels {
+                llm: vec!["llama-3-70b".into(), "qwen-2".into()],
+                embedding: vec!["bge-m3".into()],
+                asr: vec!["whisper-large".into()],
+                tts: vec![],
+            },
+            supported_runtimes: vec!["llama_cpp".into(), "whisper_cpp".into()],
+            tags: vec!["prod".into(), "eu".into()],
+            initializing: false,
+            ready_models: Some([2, 2]),
+            metrics: NodeMetrics {
+                cpu_usage: Some(12.5),
+                memory_usage: Some(50.0),
+                gpu_usage: Some(99.0),
+                gpu_memory_usage: None,
+                active_requests: Some(3),
+                average_response_time_ms: Some(120.5),
+                updated_at: Some(t("2026-01-03T00:00:00Z")),
+            },
+            imported_at: None,
+        }
+    }
+
+    #[test]
+    fn a_node_round_trips_with_all_its_rows() {
+        let store = Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        let a = sample("a");
+        save(conn, &a).unwrap();
+        assert_eq!(load(conn, "a").unwrap(), Some(a.clone()));
+
+        // Saving again replaces the child rows instead of adding to them.
+        let mut b = a.clone();
+        b.tags = vec!["only".into()];
+        b.gpu.devices.truncate(1);
+        b.models.llm.clear();
+        b.approved = false;
+        save(conn, &b).unwrap();
+        assert_eq!(load_all(conn).unwrap(), vec![b.clone()]);
+
+        tokens::insert(
+            conn,
+            &TokenRow {
+                node_id: "a".into(),
+                kind: TokenKind::Current,
+                hash: TokenHash::of("t"),
+                created_at: Utc::now(),
+                expires_at: None,
+            },
+        )
+        .unwrap();
+        assert!(delete(conn, "a").unwrap());
+        assert!(!exists(conn, "a").unwrap());
+        assert!(
+            tokens::load_all(conn).unwrap().is_empty(),
+            "tokens go with the node"
+        );
+        for table in [
+            "node_gpu_devices",
+            "node_loaded_models",
+            "node_tags",
+            "node_supported_runtimes",
+        ] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table} rows go with the node");
+        }
+        assert!(!delete(conn, "a").unwrap());
+    }
+
+    #[test]
+    fn heartbeat_updates_do_not_resurrect_deleted_nodes() {
+        let store = Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        let u = HeartbeatUpdate {
+            id: "gone".into(),
+            last_seen: Some(Utc::now()),
+            online_since: None,
+            initializing: false,
+            ready_models: None,
+            metrics: NodeMetrics::default(),
+            models: Some(LoadedModels {
+                llm: vec!["m".into()],
+                ..Default::default()
+            }),
+        };
+        apply_heartbeat(conn, &u).unwrap();
+        assert!(load_all(conn).unwrap().is_empty());
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM node_loaded_models", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn the_schema_has_the_tables_of_design() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.schema_version().unwrap(), 1);
+        let cols: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_table_info('nodes')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(cols >= 30, "nodes has {cols} columns");
+    }
+}
