@@ -180,8 +180,11 @@ pub fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeReco
         ));
     }
     let machine_name = n.machine_name.trim().to_string();
-    if machine_name.is_empty() || machine_name.len() > 255 {
-        return Err("machine_name must be 1 to 255 characters".into());
+    if machine_name.is_empty()
+        || machine_name.len() > 255
+        || machine_name.chars().any(char::is_control)
+    {
+        return Err("machine_name must be 1 to 255 characters without control characters".into());
     }
     let ip: IpAddr = n.ip_address.trim().parse().map_err(|_| {
         format!(

@@ -97,7 +97,9 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
             })
         }
     };
-    let records = legacy::split_records(&text).map_err(|e| {
+    // Editors on some systems save a byte-order mark; JSON has no use for it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let records = legacy::split_records(text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: the legacy node file is not valid JSON: {}; nothing was imported. \
              Fix the file (or move it out of the data dir) and start again",
@@ -115,7 +117,7 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
     };
     let check = import(registry, &records, 0, OnConflict::Skip, true).map_err(fail)?;
     if let Some(bad) = check.invalid.first() {
-        let (line, column) = legacy::position_of(&text, records[bad.index]);
+        let (line, column) = legacy::position_of(text, records[bad.index]);
         anyhow::bail!(
             "{}:{line}:{column}: invalid node record: {}; nothing was imported. Fix the \
              record, or import the file with `llmlbctl migrate-json`, which reports invalid \
@@ -125,7 +127,10 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
         );
     }
     let report = import(registry, &records, 0, OnConflict::Skip, false).map_err(fail)?;
-    debug_assert!(report.invalid.is_empty(), "the dry run found no invalid record");
+    debug_assert!(
+        report.invalid.is_empty(),
+        "the dry run found no invalid record"
+    );
     let target = migrated_name(&path);
     std::fs::rename(&path, &target).with_context(|| {
         format!(

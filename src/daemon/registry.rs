@@ -274,6 +274,9 @@ impl Registry {
         let records = node_store::load_all(store.conn())?;
         let tokens = token_store::load_all(store.conn())?;
         let mut fleet = Fleet::default();
+        // Registration order, so that where two records share a machine name
+        // and runtime port, the later one is what a re-registration matches.
+        let order: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut nodes: HashMap<String, LiveNode> = records
             .into_iter()
             .map(|r| (r.id.clone(), LiveNode::new(r)))
@@ -324,8 +327,10 @@ impl Registry {
             }
             Ok::<_, StoreError>(())
         })?;
-        for (_, live) in nodes {
-            fleet.insert(live);
+        for id in order {
+            if let Some(live) = nodes.remove(&id) {
+                fleet.insert(live);
+            }
         }
         Ok(Registry {
             store: Mutex::new(store),

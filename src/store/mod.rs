@@ -132,9 +132,10 @@ impl Store {
     }
 }
 
-/// Timestamps are stored as RFC 3339 text in UTC, which sorts as time does.
+/// Timestamps are stored as RFC 3339 text in UTC with a fixed nine fraction
+/// digits, so that text order is time order.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 pub(crate) fn opt_ts(t: Option<DateTime<Utc>>) -> Option<String> {
