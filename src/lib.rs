@@ -3,12 +3,16 @@
 //!
 //! - [`api`]: the wire contract of the HTTP API, shared by every binary.
 //! - [`daemon`]: `llmlbd`, the registry daemon (axum + SQLite).
+//! - [`ctl`]: `llmlbctl`, the admin CLI, over [`client`].
 //! - [`store`]: the SQLite schema and queries.
 //! - [`legacy`]: reading the `nodes.json` files of older deployments.
 
 pub mod api;
+pub mod client;
+pub mod ctl;
 pub mod daemon;
 pub mod duration;
+pub mod fsutil;
 pub mod legacy;
 pub mod secret;
 pub mod store;

@@ -1,0 +1,371 @@
+//! The typed HTTP client of the `/v0` API, used by `llmlbctl` and
+//! `llmlb-node`. Every call returns the API's JSON as well as, where useful,
+//! the typed value, so `llmlbctl -o json` can print the answer as is.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::auth::{
+    ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginRequest, LoginResponse,
+};
+use crate::api::import::{ImportReport, OnConflict};
+use crate::api::nodes::{
+    HeartbeatRequest, HeartbeatResponse, NodeView, PatchNodeRequest, RegisterNodeRequest,
+    RegisterNodeResponse, RevokeTokenResponse, RotateTokenRequest, RotateTokenResponse,
+};
+use crate::api::status::StatusResponse;
+use crate::api::{ErrorBody, NODE_TOKEN_HEADER};
+use crate::secret::Secret;
+
+/// What can go wrong talking to the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No connection: nothing listens there, DNS, TLS, a timeout.
+    #[error("cannot reach the daemon at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The daemon answered with an error.
+    #[error("{} ({}, HTTP {status})", body.error, body.code)]
+    Api { status: u16, body: ErrorBody },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from {url}: {reason}")]
+    Protocol { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The stable code of an API error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { body, .. } => Some(&body.code),
+            _ => None,
+        }
+    }
+
+    /// True when retrying later may help: no connection, or a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } => true,
+            ClientError::Api { status, .. } => *status >= 500,
+            ClientError::Protocol { .. } => false,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A connection to one daemon.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<Secret>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the daemon at `base_url` (e.g. `http://127.0.0.1:32768`).
+    pub fn new(base_url: &str, token: Option<Secret>, timeout: Duration) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .expect("a client with these settings always builds");
+        Client {
+            base: base_url.trim_end_matches('/').to_string(),
+            http,
+            token,
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request and returns the JSON answer (`Value::Null` for 204).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+        node_token: Option<&Secret>,
+    ) -> Result<Value> {
+        let url = self.url(path);
+        let mut req = self.http.request(method, &url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(t) = node_token {
+            req = req.header(NODE_TOKEN_HEADER, t.expose());
+        }
+        if let Some(b) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_json());
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            url: url.clone(),
+            reason: describe(&e),
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: url.clone(),
+            reason: describe(&e),
+        })?;
+        if status.is_success() {
+            if bytes.is_empty() || status == StatusCode::NO_CONTENT {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+                url,
+                reason: format!("the body is not JSON ({e})"),
+            });
+        }
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+            error: format!(
+                "the daemon answered HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).trim()
+            ),
+            code: "http_error".into(),
+        });
+        Err(ClientError::Api {
+            status: status.as_u16(),
+            body,
+        })
+    }
+
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+    ) -> Result<(T, Value)> {
+        let value = self.call(method, path, body, None).await?;
+        let typed = decode(&self.url(path), &value)?;
+        Ok((typed, value))
+    }
+
+    pub async fn status(&self) -> Result<(StatusResponse, Value)> {
+        self.typed(Method::GET, "/v0/status", None).await
+    }
+
+    pub async fn list_nodes(&self, status: Option<&str>) -> Result<(Vec<NodeView>, Value)> {
+        let path = match status {
+            Some(s) => format!("/v0/nodes?status={s}"),
+            None => "/v0/nodes".to_string(),
+        };
+        self.typed(Method::GET, &path, None).await
+    }
+
+    pub async fn get_node(&self, id: &str) -> Result<(NodeView, Value)> {
+        self.typed(Method::GET, &node_path(id, ""), None).await
+    }
+
+    pub async fn approve(&self, id: &str) -> Result<(NodeView, Value)> {
+        self.typed(Method::POST, &node_path(id, "/approve"), None)
+            .await
+    }
+
+    pub async fn delete_node(&self, id: &str) -> Result<()> {
+        self.call(Method::DELETE, &node_path(id, ""), None, None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn patch_node(&self, id: &str, p: &PatchNodeRequest) -> Result<(NodeView, Value)> {
+        self.typed(Method::PATCH, &node_path(id, ""), Some(p)).await
+    }
+
+    pub async fn set_drained(&self, id: &str, drained: bool) -> Result<(NodeView, Value)> {
+        let action = if drained { "/drain" } else { "/undrain" };
+        self.typed(Method::POST, &node_path(id, action), None).await
+    }
+
+    pub async fn rotate_token(
+        &self,
+        id: &str,
+        grace: Option<Duration>,
+    ) -> Result<(RotateTokenResponse, Value)> {
+        let body = RotateTokenRequest {
+            grace_secs: grace.map(|g| g.as_secs()),
+        };
+        self.typed(Method::POST, &node_path(id, "/token/rotate"), Some(&body))
+            .await
+    }
+
+    pub async fn revoke_token(&self, id: &str) -> Result<(RevokeTokenResponse, Value)> {
+        self.typed(Method::POST, &node_path(id, "/token/revoke"), None)
+            .await
+    }
+
+    /// Sends one batch of legacy records (each a JSON text) for import.
+    pub async fn import(
+        &self,
+        records: &[&serde_json::value::RawValue],
+        first_index: usize,
+        dry_run: bool,
+        on_conflict: OnConflict,
+    ) -> Result<(ImportReport, Value)> {
+        #[derive(Serialize)]
+        struct Batch<'a> {
+            nodes: &'a [&'a serde_json::value::RawValue],
+            dry_run: bool,
+            on_conflict: OnConflict,
+            first_index: usize,
+        }
+        let body = Batch {
+            nodes: records,
+            dry_run,
+            on_conflict,
+            first_index,
+        };
+        self.typed(Method::POST, "/v0/import/nodes", Some(&body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginResponse> {
+        let body = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        };
+        self.typed(Method::POST, "/v0/auth/login", Some(&body))
+            .await
+            .map(|(t, _)| t)
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.call(Method::POST, "/v0/auth/logout", None, None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn list_api_keys(&self) -> Result<(Vec<ApiKeyView>, Value)> {
+        self.typed(Method::GET, "/v0/api-keys", None).await
+    }
+
+    pub async fn create_api_key(
+        &self,
+        req: &CreateApiKeyRequest,
+    ) -> Result<(ApiKeyCreated, Value)> {
+        self.typed(Method::POST, "/v0/api-keys", Some(req)).await
+    }
+
+    pub async fn delete_api_key(&self, id: &str) -> Result<()> {
+        self.call(Method::DELETE, &key_path(id, ""), None, None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn rotate_api_key(&self, id: &str) -> Result<(ApiKeyCreated, Value)> {
+        self.typed(Method::POST, &key_path(id, "/rotate"), None)
+            .await
+    }
+
+    /// Registers this machine (no credentials needed).
+    pub async fn register(&self, req: &RegisterNodeRequest) -> Result<RegisterNodeResponse> {
+        self.typed(Method::POST, "/v0/nodes", Some(req))
+            .await
+            .map(|(t, _)| t)
+    }
+
+    /// Sends a heartbeat with a node's runtime token.
+    pub async fn heartbeat(
+        &self,
+        token: &Secret,
+        req: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse> {
+        let value = self
+            .call(Method::POST, "/v0/health", Some(req), Some(token))
+            .await?;
+        decode(&self.url("/v0/health"), &value)
+    }
+}
+
+fn decode<T: DeserializeOwned>(url: &str, value: &Value) -> Result<T> {
+    T::deserialize(value).map_err(|e| ClientError::Protocol {
+        url: url.to_string(),
+        reason: format!("the JSON does not have the expected shape ({e})"),
+    })
+}
+
+/// Ids are percent-encoded into paths, so odd legacy ids cannot escape them.
+fn node_path(id: &str, rest: &str) -> String {
+    format!("/v0/nodes/{}{rest}", encode(id))
+}
+
+fn key_path(id: &str, rest: &str) -> String {
+    format!("/v0/api-keys/{}{rest}", encode(id))
+}
+
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A short reason for a transport error, without the URL (the caller has it).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time".into();
+    }
+    if e.is_connect() {
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                    _ => io.to_string(),
+                };
+            }
+            source = s.source();
+        }
+        return "connection failed".into();
+    }
+    let mut msg = e.to_string();
+    if let Some(u) = e.url() {
+        msg = msg.replace(&format!(" for url ({u})"), "");
+    }
+    msg
+}
+
+/// Request bodies as trait objects, so `call` is not generic.
+pub mod erased {
+    pub trait Body: Sync {
+        fn to_json(&self) -> Vec<u8>;
+    }
+
+    impl<T: serde::Serialize + Sync> Body for T {
+        fn to_json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).expect("wire types always serialize")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `llmlbctl api-keys …`, mirroring `daemon/handlers/api_keys.rs`.
+
+use chrono::Utc;
+
+use super::args::{ApiKeysCommand, CtlArgs, OutputFormat};
+use super::connection::{connect, resolve};
+use super::error::CtlError;
+use super::output::{self, stdout_color};
+use super::{print, CmdResult};
+use crate::api::auth::CreateApiKeyRequest;
+use crate::client::Client;
+
+pub async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
+    let client = connect(args, true)?;
+    let err = |e| CtlError::from_client(e, &client);
+    let color = stdout_color() && args.output == OutputFormat::Table;
+    match cmd {
+        ApiKeysCommand::Create {
+            name,
+            role,
+            expires_in,
+        } => {
+            let req = CreateApiKeyRequest {
+                name: name.clone(),
+                role: (*role).into(),
+                expires_in_secs: expires_in.map(|d| d.as_secs()),
+            };
+            let (created, raw) = client.create_api_key(&req).await.map_err(err)?;
+            print(args, &raw, || output::api_key_created(&created));
+        }
+        ApiKeysCommand::List => {
+            let (keys, raw) = client.list_api_keys().await.map_err(err)?;
+            print(args, &raw, || output::api_keys(&keys, Utc::now(), color));
+        }
+        ApiKeysCommand::Revoke { id } => {
+            let id = resolve_key(&client, id).await?;
+            client.delete_api_key(&id).await.map_err(err)?;
+            print(
+                args,
+                &serde_json::json!({"id": id, "revoked": true}),
+                || format!("revoked API key {id}"),
+            );
+        }
+        ApiKeysCommand::Rotate { id } => {
+            let id = resolve_key(&client, id).await?;
+            let (created, raw) = client.rotate_api_key(&id).await.map_err(err)?;
+            print(args, &raw, || output::api_key_created(&created));
+        }
+    }
+    Ok(())
+}
+
+async fn resolve_key(client: &Client, given: &str) -> Result<String, CtlError> {
+    let (keys, _) = client
+        .list_api_keys()
+        .await
+        .map_err(|e| CtlError::from_client(e, client))?;
+    resolve(
+        "api-key",
+        given,
+        keys.iter()
+            .map(|k| (k.id.as_str(), format!("{} ({})", k.name, k.role))),
+    )
+}

@@ -1,0 +1,234 @@
+//! `llmlbctl nodes …`, mirroring `daemon/handlers/nodes.rs` and `tokens.rs`.
+
+use chrono::Utc;
+
+use super::args::{CtlArgs, NodesCommand, OutputFormat};
+use super::connection::{connect, resolve};
+use super::error::CtlError;
+use super::output::{self, stdout_color};
+use super::{print, prompt, CmdResult};
+use crate::api::nodes::{NodeView, PatchNodeRequest};
+use crate::client::Client;
+
+pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
+    let client = connect(args, true)?;
+    let err = |e| CtlError::from_client(e, &client);
+    let now = Utc::now();
+    let color = stdout_color() && args.output == OutputFormat::Table;
+    match cmd {
+        NodesCommand::List { status, wide } => {
+            let (nodes, raw) = client.list_nodes(status.as_deref()).await.map_err(err)?;
+            print(args, &raw, || output::nodes(&nodes, *wide, now, color));
+        }
+        NodesCommand::Show { id } => {
+            let id = resolve_node(&client, id).await?;
+            let (node, raw) = client.get_node(&id).await.map_err(err)?;
+            print(args, &raw, || output::node(&node, now, color));
+        }
+        NodesCommand::Approve {
+            ids,
+            all_pending,
+            yes,
+        } => {
+            let targets: Vec<NodeView> = if *all_pending {
+                let (pending, _) = client.list_nodes(Some("pending")).await.map_err(err)?;
+                if pending.is_empty() {
+                    println!("no pending nodes");
+                    return Ok(());
+                }
+                let names: Vec<String> = pending.iter().map(output::display_name).collect();
+                let q = format!(
+                    "Approve {} pending node(s): {}?",
+                    pending.len(),
+                    names.join(", ")
+                );
+                if !prompt::confirm(&q, *yes)? {
+                    return Err(CtlError::new("nothing approved"));
+                }
+                pending
+            } else {
+                let all = all_nodes(&client).await?;
+                let mut out = Vec::new();
+                for given in ids {
+                    let id = pick(&all, given)?;
+                    out.extend(all.iter().find(|n| n.id == id).cloned());
+                }
+                out
+            };
+            each(args, &client, targets, "approved", |c, id| async move {
+                c.approve(&id).await.map(|(_, raw)| raw)
+            })
+            .await?;
+        }
+        NodesCommand::Remove { ids, yes } => {
+            let all = all_nodes(&client).await?;
+            let mut targets = Vec::new();
+            for given in ids {
+                let id = pick(&all, given)?;
+                targets.extend(all.iter().find(|n| n.id == id).cloned());
+            }
+            let names: Vec<String> = targets
+                .iter()
+                .map(|n| format!("{} ({})", output::display_name(n), &n.id))
+                .collect();
+            let q = format!("Remove {} and revoke their tokens?", names.join(", "));
+            if !prompt::confirm(&q, *yes)? {
+                return Err(CtlError::new("nothing removed"));
+            }
+            each(args, &client, targets, "removed", |c, id| async move {
+                c.delete_node(&id)
+                    .await
+                    .map(|()| serde_json::json!({"id": id, "removed": true}))
+            })
+            .await?;
+        }
+        NodesCommand::Edit {
+            id,
+            name,
+            notes,
+            tags,
+            clear_tags,
+        } => {
+            let id = resolve_node(&client, id).await?;
+            let blank_is_none = |v: &Option<String>| {
+                v.as_ref()
+                    .map(|s| Some(s.clone()).filter(|s| !s.is_empty()))
+            };
+            let patch = PatchNodeRequest {
+                custom_name: blank_is_none(name),
+                notes: blank_is_none(notes),
+                tags: if *clear_tags {
+                    Some(Vec::new())
+                } else if tags.is_empty() {
+                    None
+                } else {
+                    Some(tags.clone())
+                },
+            };
+            if patch.custom_name.is_none() && patch.notes.is_none() && patch.tags.is_none() {
+                return Err(CtlError::new("nothing to change")
+                    .with_hint("pass --name, --notes, --tag or --clear-tags"));
+            }
+            let (node, raw) = client.patch_node(&id, &patch).await.map_err(err)?;
+            print(args, &raw, || output::node(&node, now, color));
+        }
+        NodesCommand::RotateToken { id, grace } => {
+            let id = resolve_node(&client, id).await?;
+            let (r, raw) = client.rotate_token(&id, *grace).await.map_err(err)?;
+            print(args, &raw, || {
+                format!(
+                    "rotation started for node {}: it gets a new token with its next \
+                     heartbeat; the old token stops working when the node uses the new one, \
+                     or at {} at the latest",
+                    r.node_id,
+                    r.old_token_expires_at.format("%Y-%m-%d %H:%M:%S UTC")
+                )
+            });
+        }
+        NodesCommand::RevokeToken { id } => {
+            let id = resolve_node(&client, id).await?;
+            let (r, raw) = client.revoke_token(&id).await.map_err(err)?;
+            print(args, &raw, || {
+                format!(
+                    "revoked the token of node {}: it must register again and will wait in \
+                     pending",
+                    r.node_id
+                )
+            });
+        }
+        NodesCommand::Drain { id } | NodesCommand::Undrain { id } => {
+            let drain = matches!(cmd, NodesCommand::Drain { .. });
+            let id = resolve_node(&client, id).await?;
+            let (node, raw) = client.set_drained(&id, drain).await.map_err(err)?;
+            print(args, &raw, || {
+                format!(
+                    "node {} ({}) is {}",
+                    node.id,
+                    output::display_name(&node),
+                    if drain {
+                        "drained: it gets no new requests"
+                    } else {
+                        "no longer drained"
+                    }
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn all_nodes(client: &Client) -> Result<Vec<NodeView>, CtlError> {
+    client
+        .list_nodes(None)
+        .await
+        .map(|(n, _)| n)
+        .map_err(|e| CtlError::from_client(e, client))
+}
+
+fn pick(all: &[NodeView], given: &str) -> Result<String, CtlError> {
+    resolve(
+        "node",
+        given,
+        all.iter().map(|n| {
+            (
+                n.id.as_str(),
+                format!("{} ({})", output::display_name(n), n.status),
+            )
+        }),
+    )
+}
+
+/// Resolves an id or prefix; a full id skips the listing.
+pub async fn resolve_node(client: &Client, given: &str) -> Result<String, CtlError> {
+    if uuid::Uuid::parse_str(given).is_ok() {
+        return Ok(given.to_string());
+    }
+    let all = all_nodes(client).await?;
+    pick(&all, given)
+}
+
+/// Runs `action` on each node, reporting each; fails if any failed.
+async fn each<F, Fut>(
+    args: &CtlArgs,
+    client: &Client,
+    targets: Vec<NodeView>,
+    done: &str,
+    action: F,
+) -> CmdResult
+where
+    F: Fn(Client, String) -> Fut,
+    Fut: std::future::Future<Output = crate::client::Result<serde_json::Value>>,
+{
+    let mut failures = Vec::new();
+    let mut results = Vec::new();
+    for n in targets {
+        match action(client.clone(), n.id.clone()).await {
+            Ok(raw) => {
+                if args.output == OutputFormat::Table {
+                    println!("{done} {} ({})", n.id, output::display_name(&n));
+                }
+                results.push(raw);
+            }
+            Err(e) => {
+                let e = CtlError::from_client(e, client);
+                eprintln!("{} {}: {}", n.id, output::display_name(&n), e.message);
+                failures.push(n.id);
+            }
+        }
+    }
+    if args.output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("JSON values always serialize")
+        );
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CtlError::new(format!(
+            "{} of the nodes failed: {}",
+            failures.len(),
+            failures.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,469 @@
+//! Tables for people. Pure functions returning `String`; colour only when
+//! asked for (stdout is a terminal and `NO_COLOR` is unset).
+
+use std::io::IsTerminal;
+
+use chrono::{DateTime, Utc};
+use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+
+use crate::api::auth::{ApiKeyCreated, ApiKeyView};
+use crate::api::import::ImportReport;
+use crate::api::nodes::{GpuDevice, NodeStatus, NodeView};
+use crate::api::status::StatusResponse;
+
+/// Colour on stdout: a terminal, and `NO_COLOR` unset.
+pub fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Colour on stderr: a terminal, and `NO_COLOR` unset.
+pub fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn table(color: bool) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    if !color {
+        t.force_no_tty();
+    } else {
+        t.enforce_styling();
+    }
+    t
+}
+
+/// Renders a table with two spaces between columns and no trailing blanks.
+fn render(mut t: Table) -> String {
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 2));
+    }
+    let text = t.to_string();
+    let mut out: String = text
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
+}
+
+fn header(t: &mut Table, names: &[&str], color: bool) {
+    t.set_header(names.iter().map(|n| {
+        let c = Cell::new(n);
+        if color {
+            c.add_attribute(Attribute::Bold)
+        } else {
+            c
+        }
+    }));
+}
+
+/// "12s ago", "5m ago", "3h ago", "2d ago"; "never" for none.
+pub fn relative(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(t) = t else {
+        return "never".into();
+    };
+    let secs = (now - t).num_seconds();
+    if secs < 0 {
+        return "just now".into();
+    }
+    match secs {
+        0..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+/// "2× RTX 4090", several groups joined with ", "; "-" for none.
+pub fn gpu_summary(devices: &[GpuDevice]) -> String {
+    if devices.is_empty() {
+        return "-".into();
+    }
+    devices
+        .iter()
+        .map(|d| {
+            let model = d.model.strip_prefix("NVIDIA ").unwrap_or(&d.model);
+            format!("{}× {model}", d.count)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Custom name beside the machine name: "Rack 3 (gpu-07)".
+pub fn display_name(n: &NodeView) -> String {
+    match n.custom_name.as_deref().filter(|s| !s.is_empty()) {
+        Some(c) => format!("{c} ({})", n.machine_name),
+        None => n.machine_name.clone(),
+    }
+}
+
+/// "10.0.0.7:8080" or "[fe80::1]:8080".
+pub fn address(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+fn status_cell(s: NodeStatus, drained: bool, color: bool) -> Cell {
+    let text = if drained {
+        format!("{s} (drained)")
+    } else {
+        s.to_string()
+    };
+    let cell = Cell::new(text);
+    if !color {
+        return cell;
+    }
+    match s {
+        NodeStatus::Pending => cell.fg(Color::Yellow).add_attribute(Attribute::Bold),
+        NodeStatus::Online => cell.fg(Color::Green),
+        NodeStatus::Registering => cell.fg(Color::Cyan),
+        NodeStatus::Offline => cell.fg(Color::Red),
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+fn percent(v: Option<f32>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.0}%"))
+}
+
+fn models(n: &NodeView) -> String {
+    let all: Vec<&str> = n
+        .loaded_models
+        .iter()
+        .chain(&n.loaded_embedding_models)
+        .map(String::as_str)
+        .collect();
+    match all.len() {
+        0 => "-".into(),
+        1..=2 => all.join(", "),
+        k => format!("{}, +{} more", all[..2].join(", "), k - 2),
+    }
+}
+
+/// `nodes list`: pending nodes first, then by registration.
+pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> String {
+    if list.is_empty() {
+        return "no nodes".into();
+    }
+    let mut sorted: Vec<&NodeView> = list.iter().collect();
+    sorted.sort_by_key(|n| n.status != NodeStatus::Pending);
+    let mut t = table(color);
+    if wide {
+        header(
+            &mut t,
+            &[
+                "ID",
+                "NAME",
+                "STATUS",
+                "ADDRESS",
+                "RUNTIME",
+                "GPUS",
+                "MODELS",
+                "CPU",
+                "MEM",
+                "GPU",
+                "LAST SEEN",
+                "REGISTERED",
+                "APPROVED",
+                "TAGS",
+            ],
+            color,
+        );
+    } else {
+        header(
+            &mut t,
+            &[
+                "ID",
+                "NAME",
+                "STATUS",
+                "ADDRESS",
+                "GPUS",
+                "MODELS",
+                "LAST SEEN",
+            ],
+            color,
+        );
+    }
+    for n in sorted {
+        let addr = address(&n.ip_address, n.runtime_port);
+        if wide {
+            t.add_row(vec![
+                Cell::new(&n.id),
+                Cell::new(display_name(n)),
+                status_cell(n.status, n.drained, color),
+                Cell::new(addr),
+                Cell::new(if n.runtime_version.is_empty() {
+                    "-"
+                } else {
+                    &n.runtime_version
+                }),
+                Cell::new(gpu_summary(&n.gpu_devices)),
+                Cell::new(models(n)),
+                Cell::new(percent(n.cpu_usage)).set_alignment(CellAlignment::Right),
+                Cell::new(percent(n.memory_usage)).set_alignment(CellAlignment::Right),
+                Cell::new(percent(n.gpu_usage)).set_alignment(CellAlignment::Right),
+                Cell::new(relative(n.last_seen, now)),
+                Cell::new(relative(Some(n.registered_at), now)),
+                Cell::new(relative(n.approved_at, now)),
+                Cell::new(if n.tags.is_empty() {
+                    "-".into()
+                } else {
+                    n.tags.join(",")
+                }),
+            ]);
+        } else {
+            t.add_row(vec![
+                Cell::new(short_id(&n.id)),
+                Cell::new(display_name(n)),
+                status_cell(n.status, n.drained, color),
+                Cell::new(addr),
+                Cell::new(gpu_summary(&n.gpu_devices)),
+                Cell::new(models(n)),
+                Cell::new(relative(n.last_seen, now)),
+            ]);
+        }
+    }
+    let pending = list
+        .iter()
+        .filter(|n| n.status == NodeStatus::Pending)
+        .count();
+    let mut out = render(t);
+    if pending > 0 {
+        out.push_str(&format!(
+            "\n{pending} pending: approve with `llmlbctl nodes approve <id>`\n"
+        ));
+    }
+    out
+}
+
+/// `nodes show`: one node, field by field.
+pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
+    let mut t = table(color);
+    let at = |v: Option<DateTime<Utc>>| match v {
+        Some(v) => format!(
+            "{} ({})",
+            v.format("%Y-%m-%d %H:%M:%S UTC"),
+            relative(Some(v), now)
+        ),
+        None => "-".into(),
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(", ")
+        }
+    };
+    let rows: Vec<(&str, Cell)> = vec![
+        ("id", Cell::new(&n.id)),
+        ("name", Cell::new(display_name(n))),
+        ("status", status_cell(n.status, n.drained, color)),
+        ("address", Cell::new(address(&n.ip_address, n.runtime_port))),
+        ("node api port", Cell::new(n.node_api_port)),
+        (
+            "runtime",
+            Cell::new(if n.runtime_version.is_empty() {
+                "-"
+            } else {
+                &n.runtime_version
+            }),
+        ),
+        ("gpus", Cell::new(gpu_summary(&n.gpu_devices))),
+        (
+            "gpu model",
+            Cell::new(opt(&n
+                .gpu_model_name
+                .clone()
+                .or_else(|| n.gpu_model.clone()))),
+        ),
+        (
+            "compute capability",
+            Cell::new(opt(&n.gpu_compute_capability)),
+        ),
+        ("models", Cell::new(list(&n.loaded_models))),
+        (
+            "embedding models",
+            Cell::new(list(&n.loaded_embedding_models)),
+        ),
+        (
+            "ready models",
+            Cell::new(
+                n.ready_models
+                    .map_or("-".into(), |[r, t]| format!("{r}/{t}")),
+            ),
+        ),
+        ("runtimes", Cell::new(list(&n.supported_runtimes))),
+        ("cpu", Cell::new(percent(n.cpu_usage))),
+        ("memory", Cell::new(percent(n.memory_usage))),
+        ("gpu use", Cell::new(percent(n.gpu_usage))),
+        ("gpu memory", Cell::new(percent(n.gpu_memory_usage))),
+        (
+            "active requests",
+            Cell::new(n.active_requests.map_or("-".into(), |v| v.to_string())),
+        ),
+        ("registered", Cell::new(at(Some(n.registered_at)))),
+        ("approved", Cell::new(at(n.approved_at))),
+        ("last seen", Cell::new(at(n.last_seen))),
+        ("online since", Cell::new(at(n.online_since))),
+        (
+            "token age",
+            Cell::new(match (n.token_age_secs, n.token_rotation_pending) {
+                (None, _) => "no token".to_string(),
+                (Some(s), false) => human_secs(s),
+                (Some(s), true) => format!("{} (rotation under way)", human_secs(s)),
+            }),
+        ),
+        ("tags", Cell::new(list(&n.tags))),
+        ("notes", Cell::new(opt(&n.notes))),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![Cell::new(k), v]);
+    }
+    render(t)
+}
+
+fn human_secs(s: u64) -> String {
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn status(s: &StatusResponse) -> String {
+    let mut t = table(false);
+    let n = &s.nodes;
+    for (k, v) in [
+        ("version", s.version.clone()),
+        ("uptime", human_secs(s.uptime_secs)),
+        (
+            "heartbeat interval",
+            format!("{}s", s.heartbeat_interval_secs),
+        ),
+        ("node timeout", format!("{}s", s.node_timeout_secs)),
+        (
+            "nodes",
+            format!(
+                "{} total: {} online, {} registering, {} offline, {} pending",
+                n.total, n.online, n.registering, n.offline, n.pending
+            ),
+        ),
+    ] {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    render(t)
+}
+
+pub fn api_keys(keys: &[ApiKeyView], now: DateTime<Utc>, color: bool) -> String {
+    if keys.is_empty() {
+        return "no API keys".into();
+    }
+    let mut t = table(color);
+    header(
+        &mut t,
+        &["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED"],
+        color,
+    );
+    for k in keys {
+        t.add_row(vec![
+            k.id.clone(),
+            k.name.clone(),
+            k.role.to_string(),
+            relative(Some(k.created_at), now),
+            k.expires_at.map_or("never".into(), |e| {
+                e.format("%Y-%m-%d %H:%M UTC").to_string()
+            }),
+            relative(k.last_used_at, now),
+        ]);
+    }
+    render(t)
+}
+
+pub fn api_key_created(k: &ApiKeyCreated) -> String {
+    format!(
+        "created API key {} ({}, role {})\n\n  {}\n\nThis secret is shown only now: store it \
+         somewhere safe.",
+        k.id, k.name, k.role, k.key
+    )
+}
+
+/// The summary of a migration, with the reason for each invalid record.
+/// `position` maps a record index to "line:column" in the file.
+pub fn import_summary(r: &ImportReport, position: impl Fn(usize) -> String, color: bool) -> String {
+    let mut t = table(color);
+    header(
+        &mut t,
+        &["IMPORTED", "UPDATED", "SKIPPED", "INVALID"],
+        color,
+    );
+    t.add_row(vec![
+        r.imported.to_string(),
+        r.updated.to_string(),
+        r.skipped.to_string(),
+        r.invalid.len().to_string(),
+    ]);
+    let mut out = String::new();
+    if r.dry_run {
+        out.push_str("dry run: nothing was written\n\n");
+    }
+    out.push_str(&render(t));
+    if !r.invalid.is_empty() {
+        let mut bad = table(color);
+        header(&mut bad, &["RECORD", "AT", "ID", "REASON"], color);
+        for i in &r.invalid {
+            bad.add_row(vec![
+                i.index.to_string(),
+                position(i.index),
+                i.id.clone().unwrap_or_else(|| "-".into()),
+                i.reason.clone(),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&render(bad));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = Utc::now();
+        let ago = |s: i64| relative(Some(now - chrono::Duration::seconds(s)), now);
+        assert_eq!(ago(12), "12s ago");
+        assert_eq!(ago(300), "5m ago");
+        assert_eq!(ago(3 * 3600 + 5), "3h ago");
+        assert_eq!(ago(2 * 86_400), "2d ago");
+        assert_eq!(relative(None, now), "never");
+    }
+
+    #[test]
+    fn gpu_summaries() {
+        let d = |m: &str, c| GpuDevice {
+            model: m.into(),
+            count: c,
+            memory: None,
+        };
+        assert_eq!(gpu_summary(&[d("NVIDIA RTX 4090", 2)]), "2× RTX 4090");
+        assert_eq!(gpu_summary(&[d("H100", 8), d("L4", 1)]), "8× H100, 1× L4");
+        assert_eq!(gpu_summary(&[]), "-");
+    }
+
+    #[test]
+    fn addresses_bracket_ipv6() {
+        assert_eq!(address("10.0.0.1", 80), "10.0.0.1:80");
+        assert_eq!(address("fe80::1", 80), "[fe80::1]:80");
+    }
+}
