@@ -283,7 +283,9 @@ pub async fn stub_runtime(bind: &str) -> SocketAddr {
             axum::Json(json!({"object": "list", "data": [{"id": "llama-3-8b", "object": "model"}]}))
         }),
     );
-    let listener = tokio::net::TcpListener::bind(bind).await.expect("bind stub");
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .expect("bind stub");
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

@@ -1,0 +1,38 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[llmlbd] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'llmlbd'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'llmlbd'= {
+            cand --listen 'Address and port to serve the HTTP API on'
+            cand --data-dir 'Directory for the database and the admin credentials [default: $STATE_DIRECTORY under systemd, else $XDG_DATA_HOME/llmlb or ~/.local/share/llmlb]'
+            cand --heartbeat-interval 'Seconds between heartbeats, announced to nodes in every reply'
+            cand --node-timeout 'Seconds without a heartbeat after which a node is offline'
+            cand --probe-timeout 'How long the registration probe waits for the node (e.g. 2s)'
+            cand --runtime-token-max-age 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set'
+            cand --token-grace 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise'
+            cand --header-timeout 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)'
+            cand --log-format 'Log format on stderr'
+            cand --no-reachability-check 'Do not probe a registering node''s /v1/models before accepting it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,13 @@
+complete -c llmlbd -l listen -d 'Address and port to serve the HTTP API on' -r
+complete -c llmlbd -l data-dir -d 'Directory for the database and the admin credentials [default: $STATE_DIRECTORY under systemd, else $XDG_DATA_HOME/llmlb or ~/.local/share/llmlb]' -r -F
+complete -c llmlbd -l heartbeat-interval -d 'Seconds between heartbeats, announced to nodes in every reply' -r
+complete -c llmlbd -l node-timeout -d 'Seconds without a heartbeat after which a node is offline' -r
+complete -c llmlbd -l probe-timeout -d 'How long the registration probe waits for the node (e.g. 2s)' -r
+complete -c llmlbd -l runtime-token-max-age -d 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set' -r
+complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise' -r
+complete -c llmlbd -l header-timeout -d 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)' -r
+complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'
+complete -c llmlbd -s h -l help -d 'Print help'
+complete -c llmlbd -s V -l version -d 'Print version'
