@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::auth::{
     ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginRequest, LoginResponse,
 };
-use crate::api::import::{ImportReport, OnConflict};
+use crate::api::import::{ImportBatch, ImportReport, OnConflict};
 use crate::api::nodes::{
     HeartbeatRequest, HeartbeatResponse, NodeView, PatchNodeRequest, RegisterNodeRequest,
     RegisterNodeResponse, RevokeTokenResponse, RotateTokenRequest, RotateTokenResponse,
@@ -229,15 +228,8 @@ impl Client {
         dry_run: bool,
         on_conflict: OnConflict,
     ) -> Result<(ImportReport, Value)> {
-        #[derive(Serialize)]
-        struct Batch<'a> {
-            nodes: &'a [&'a serde_json::value::RawValue],
-            dry_run: bool,
-            on_conflict: OnConflict,
-            first_index: usize,
-        }
-        let body = Batch {
-            nodes: records,
+        let body = ImportBatch {
+            nodes: records.to_vec(),
             dry_run,
             on_conflict,
             first_index,

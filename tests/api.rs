@@ -499,6 +499,15 @@ async fn login_sessions_and_logout() {
         .send(Method::POST, "/v0/auth/logout", Some(&session), None)
         .await;
     assert_error(&r, 401, "invalid_token");
+    let r = d
+        .send(
+            Method::POST,
+            "/v0/auth/logout",
+            Some(&d.admin_token()),
+            None,
+        )
+        .await;
+    assert_error(&r, 400, "not_a_session");
 }
 
 #[tokio::test]

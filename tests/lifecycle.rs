@@ -260,13 +260,39 @@ async fn the_old_token_dies_when_the_grace_period_ends() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     assert_eq!(r.status, 401);
+    // The successor never reached the node, so it died with the old token.
+    assert!(d.node(&n.id).await["token_age_secs"].is_null());
     // The node missed the window: it registers again and waits in pending.
     let again = d.register("gpu-grace", "127.0.0.1", 8080).await;
     assert_eq!(again.id, n.id);
     assert_eq!(d.status_of(&n.id).await, "pending");
+}
+
+#[tokio::test]
+async fn a_delivered_successor_outlives_the_grace_period() {
+    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let n = d.register("gpu-grace2", "127.0.0.1", 8080).await;
+    let path = format!("/v0/nodes/{}/token/rotate", n.id);
+    let r = d.admin_post(&path, json!({"grace_secs": 0})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["code"], "invalid_grace");
+    d.admin_post(&path, json!({"grace_secs": 1})).await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    let next = r.body["runtime_token"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(
+        d.heartbeat(&n.token, heartbeat_body(&n.id)).await.status,
+        401
+    );
+    let r = d.heartbeat(&next, heartbeat_body(&n.id)).await;
+    assert_eq!(
+        r.status, 200,
+        "the node that got its successor keeps working"
+    );
+    assert!(r.body.get("runtime_token").is_none());
 }
 
 #[tokio::test]
@@ -308,7 +334,12 @@ async fn revocation_stops_the_token_at_once_and_the_node_must_register_again() {
     assert_eq!(r.body["revoked"], 1);
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     assert_eq!(r.status, 401);
-    assert!(d.node(&n.id).await["token_age_secs"].is_null());
+    let node = d.node(&n.id).await;
+    assert!(node["token_age_secs"].is_null());
+    assert_eq!(
+        node["status"], "offline",
+        "a node without a token is offline at once"
+    );
     // Rotating a node without a token is a conflict.
     let r = d
         .admin_post(&format!("/v0/nodes/{}/token/rotate", n.id), json!({}))

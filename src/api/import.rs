@@ -12,18 +12,14 @@ pub enum OnConflict {
     Overwrite,
 }
 
-/// `POST /v0/import/nodes`: either the legacy file's top-level array as is,
-/// or this object carrying options.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum ImportRequest {
-    Records(Vec<Box<RawValue>>),
-    WithOptions(ImportOptions),
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-pub struct ImportOptions {
-    pub nodes: Vec<Box<RawValue>>,
+/// `POST /v0/import/nodes` with options. The body may also be the legacy
+/// file's top-level array as is. (serde's untagged enums cannot hold
+/// borrowed `RawValue`s, so the daemon tells the two forms apart by their
+/// first character.)
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportBatch<'a> {
+    #[serde(borrow)]
+    pub nodes: Vec<&'a RawValue>,
     #[serde(default)]
     pub dry_run: bool,
     #[serde(default)]

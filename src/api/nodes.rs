@@ -172,8 +172,10 @@ impl fmt::Debug for HeartbeatResponse {
     }
 }
 
-/// `PATCH /v0/nodes/{id}`: absent fields stay, `null` clears.
+/// `PATCH /v0/nodes/{id}`: absent fields stay, `null` clears. Unknown
+/// fields are refused, so a misspelt field is not silently ignored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PatchNodeRequest {
     #[serde(
         default,
@@ -187,8 +189,12 @@ pub struct PatchNodeRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub notes: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tags: Option<Option<Vec<String>>>,
 }
 
 /// `POST /v0/nodes/{id}/token/rotate`; the body is optional.

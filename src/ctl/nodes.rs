@@ -98,11 +98,11 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 custom_name: blank_is_none(name),
                 notes: blank_is_none(notes),
                 tags: if *clear_tags {
-                    Some(Vec::new())
+                    Some(None)
                 } else if tags.is_empty() {
                     None
                 } else {
-                    Some(tags.clone())
+                    Some(Some(tags.clone()))
                 },
             };
             if patch.custom_name.is_none() && patch.notes.is_none() && patch.tags.is_none() {

@@ -262,7 +262,14 @@ impl Auth {
         let hash = TokenHash::of(token);
         let id = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
             Some(PrincipalKind::Session { id, .. }) => id.clone(),
-            _ => {
+            Some(PrincipalKind::ApiKey { .. }) => {
+                return Err(ApiError::bad_request(
+                    "not_a_session",
+                    "logout ends a login session; an API key is revoked with DELETE \
+                     /v0/api-keys/{id}",
+                ))
+            }
+            None => {
                 return Err(ApiError::unauthorized(
                     "invalid_token",
                     "logout needs the session token of a login in the Authorization header",

@@ -208,3 +208,37 @@ impl FromRequest<AppState> for ImportBody {
         body_bytes(req, IMPORT_BODY_LIMIT).await.map(ImportBody)
     }
 }
+
+/// The `{id}` of a path. Bad percent-encoding → 400 `invalid_id`.
+pub struct Id(pub String);
+
+impl FromRequestParts<AppState> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Id(id)),
+            Err(e) => Err(ApiError::bad_request(
+                "invalid_id",
+                format!("the id in the path cannot be read: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// A query string. Unreadable → 400 `invalid_query`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(q)) => Ok(ApiQuery(q)),
+            Err(e) => Err(ApiError::bad_request(
+                "invalid_query",
+                format!("the query string cannot be read: {}", e.body_text()),
+            )),
+        }
+    }
+}

@@ -53,6 +53,8 @@ struct Rotation {
     next_hash: TokenHash,
     started_at: DateTime<Utc>,
     deadline: Instant,
+    /// A heartbeat reply carried the successor: the node may hold it.
+    delivered: bool,
 }
 
 #[derive(Debug)]
@@ -317,6 +319,7 @@ impl Registry {
                         next,
                         started_at: t.created_at,
                         deadline: now + left,
+                        delivered: false,
                     });
                 }
             }
@@ -460,7 +463,6 @@ impl Registry {
         rec.node_api_port = reg.node_api_port;
         rec.approved = false;
         rec.approved_at = None;
-        rec.registered_at = wall;
         rec.last_seen = Some(wall);
         rec.gpu = reg.gpu;
         rec.supported_runtimes = reg.supported_runtimes;
@@ -582,11 +584,15 @@ impl Registry {
             }
         }
         live.dirty = true;
+        let runtime_token = live.rotation.as_mut().map(|r| {
+            r.delivered = true;
+            r.next.expose().to_string()
+        });
         Ok(HeartbeatResponse {
             node_id: live.rec.id.clone(),
             status: live.status(now, timeout),
             heartbeat_interval_secs: self.heartbeat_interval_secs(),
-            runtime_token: live.rotation.as_ref().map(|r| r.next.expose().to_string()),
+            runtime_token,
         })
     }
 
@@ -671,7 +677,7 @@ impl Registry {
                     rec.notes.clone_from(v);
                 }
                 if let Some(v) = &p.tags {
-                    rec.tags.clone_from(v);
+                    rec.tags = v.clone().unwrap_or_default();
                 }
             },
         )
@@ -746,6 +752,7 @@ impl Registry {
             next,
             started_at: wall,
             deadline: Instant::now() + grace,
+            delivered: false,
         });
         if let Some(p) = previous {
             fleet.tokens.remove(&p.next_hash);
@@ -779,7 +786,15 @@ impl Registry {
             return Err(ApiError::node_not_found(id));
         }
         let revoked = store.transaction(|tx| token_store::delete_for_node(tx, id))?;
-        self.fleet.write().forget_tokens(id);
+        let mut fleet = self.fleet.write();
+        fleet.forget_tokens(id);
+        // Without a token it cannot send heartbeats: offline from now.
+        if let Some(live) = fleet.nodes.get_mut(id) {
+            live.last_heartbeat = None;
+            live.rec.online_since = None;
+            live.dirty = true;
+        }
+        drop(fleet);
         tracing::info!(node_id = id, "runtime token revoked");
         Ok(RevokeTokenResponse {
             node_id: id.to_string(),
@@ -892,7 +907,7 @@ impl Registry {
         let now = Instant::now();
         let wall = Utc::now();
         let timeout = self.cfg.node_timeout;
-        let mut expired = Vec::new();
+        let mut expired = false;
         let mut too_old = Vec::new();
         {
             let mut fleet = self.fleet.write();
@@ -907,10 +922,8 @@ impl Registry {
                         timeout.as_secs()
                     );
                 }
-                if let Some(r) = &live.rotation {
-                    if now >= r.deadline {
-                        expired.push(live.rec.id.clone());
-                    }
+                if live.rotation.as_ref().is_some_and(|r| now >= r.deadline) {
+                    expired = true;
                 } else if let (Some(max), Some(t)) = (self.cfg.token_max_age, &live.token) {
                     if (wall - t.created_at).to_std().is_ok_and(|age| age >= max) {
                         too_old.push(live.rec.id.clone());
@@ -918,19 +931,8 @@ impl Registry {
                 }
             }
         }
-        if !expired.is_empty() {
-            let mut store = self.store.lock();
-            store.transaction(|tx| {
-                for id in &expired {
-                    token_store::promote_next(tx, id)?;
-                }
-                Ok::<_, StoreError>(())
-            })?;
-            let mut fleet = self.fleet.write();
-            for id in &expired {
-                complete_rotation(&mut fleet, id);
-                tracing::info!(node_id = %id, "grace period ended: the old runtime token is dead");
-            }
+        if expired {
+            self.end_expired_rotations(now)?;
         }
         if !too_old.is_empty() {
             let mut store = self.store.lock();
@@ -945,6 +947,50 @@ impl Registry {
                     Err(e) => return Err(e),
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Registry {
+    /// Rotations whose grace period is over: the old token dies. A successor
+    /// that reached the node becomes its token; one that never did dies too,
+    /// and the node must register again. Decided under the store lock, so a
+    /// node picking up its successor meanwhile is seen.
+    fn end_expired_rotations(&self, now: Instant) -> ApiResult<()> {
+        let mut store = self.store.lock();
+        let expired: Vec<(String, bool)> = self
+            .fleet
+            .read()
+            .nodes
+            .values()
+            .filter_map(|n| {
+                let r = n.rotation.as_ref().filter(|r| now >= r.deadline)?;
+                Some((n.rec.id.clone(), r.delivered))
+            })
+            .collect();
+        store.transaction(|tx| {
+            for (id, delivered) in &expired {
+                if *delivered {
+                    token_store::promote_next(tx, id)?;
+                } else {
+                    token_store::delete_for_node(tx, id)?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        let mut fleet = self.fleet.write();
+        for (id, delivered) in &expired {
+            if *delivered {
+                complete_rotation(&mut fleet, id);
+            } else {
+                fleet.forget_tokens(id);
+            }
+            tracing::info!(
+                node_id = %id,
+                successor_delivered = delivered,
+                "grace period ended: the old runtime token is dead"
+            );
         }
         Ok(())
     }

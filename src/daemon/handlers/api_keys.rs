@@ -1,10 +1,10 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
 use crate::api::auth::{ApiKeyCreated, ApiKeyView, CreateApiKeyRequest};
 use crate::daemon::error::ApiResult;
-use crate::daemon::extract::{Admin, ApiJson};
+use crate::daemon::extract::{Admin, ApiJson, Id};
 use crate::daemon::router::AppState;
 
 pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<ApiKeyView>> {
@@ -22,11 +22,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-pub async fn remove(
-    State(state): State<AppState>,
-    _: Admin,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
     state
         .blocking(move |s| s.auth.delete_key(&s.registry, &id))
         .await?;
@@ -36,7 +32,7 @@ pub async fn remove(
 pub async fn rotate(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<ApiKeyCreated>> {
     state
         .blocking(move |s| s.auth.rotate_key(&s.registry, &id))

@@ -1,32 +1,16 @@
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::api::import::{ImportReport, OnConflict};
+use crate::api::import::{ImportBatch, ImportReport, OnConflict};
 use crate::daemon::error::{ApiError, ApiResult};
 use crate::daemon::extract::{Admin, ImportBody};
 use crate::daemon::import;
 use crate::daemon::router::AppState;
 
-/// The object form of the body. (serde's untagged enums cannot hold borrowed
-/// `RawValue`s, so the two forms are told apart by their first character.)
-#[derive(Deserialize)]
-struct WithOptions<'a> {
-    #[serde(borrow)]
-    nodes: Vec<&'a RawValue>,
-    #[serde(default)]
-    dry_run: bool,
-    #[serde(default)]
-    on_conflict: OnConflict,
-    #[serde(default)]
-    first_index: usize,
-}
-
-fn parse(body: &[u8]) -> Result<WithOptions<'_>, ApiError> {
+fn parse(body: &[u8]) -> Result<ImportBatch<'_>, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let parsed = match first {
-        Some(b'[') => serde_json::from_slice(body).map(|nodes| WithOptions {
+        Some(b'[') => serde_json::from_slice(body).map(|nodes| ImportBatch {
             nodes,
             dry_run: false,
             on_conflict: OnConflict::Skip,

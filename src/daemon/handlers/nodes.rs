@@ -1,4 +1,4 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use crate::api::nodes::{
     RegistrationOutcome,
 };
 use crate::daemon::error::{ApiError, ApiResult};
-use crate::daemon::extract::{Admin, ApiJson, Viewer};
+use crate::daemon::extract::{Admin, ApiJson, ApiQuery, Id, Viewer};
 use crate::daemon::probe;
 use crate::daemon::registry::{check_labels, validate_registration};
 use crate::daemon::router::AppState;
@@ -48,7 +48,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     _: Viewer,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<NodeView>>> {
     let filter = match q.status.as_deref() {
         None | Some("") => None,
@@ -65,7 +65,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     _: Viewer,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state.registry.get(&id).map(Json)
 }
@@ -73,7 +73,7 @@ pub async fn show(
 pub async fn approve(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
         .blocking(move |s| s.registry.approve(&id))
@@ -81,11 +81,7 @@ pub async fn approve(
         .map(Json)
 }
 
-pub async fn remove(
-    State(state): State<AppState>,
-    _: Admin,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
     state.blocking(move |s| s.registry.delete(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -93,7 +89,7 @@ pub async fn remove(
 pub async fn update(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Id(id): Id,
     ApiJson(p): ApiJson<PatchNodeRequest>,
 ) -> ApiResult<Json<NodeView>> {
     for (field, value, max) in [
@@ -109,7 +105,7 @@ pub async fn update(
             }
         }
     }
-    if let Some(tags) = &p.tags {
+    if let Some(Some(tags)) = &p.tags {
         check_labels("tags", tags)?;
     }
     state
@@ -121,7 +117,7 @@ pub async fn update(
 pub async fn drain(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
         .blocking(move |s| s.registry.set_drained(&id, true))
@@ -132,7 +128,7 @@ pub async fn drain(
 pub async fn undrain(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
         .blocking(move |s| s.registry.set_drained(&id, false))
