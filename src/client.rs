@@ -5,9 +5,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
 
 use crate::api::auth::{
     ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginRequest, LoginResponse,
@@ -104,14 +106,14 @@ impl Client {
         format!("{}{}", self.base, path)
     }
 
-    /// Sends a request and returns the JSON answer (`Value::Null` for 204).
+    /// Sends a request and returns the body of a success (empty for 204).
     pub async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<&dyn erased::Body>,
         node_token: Option<&Secret>,
-    ) -> Result<Value> {
+    ) -> Result<Bytes> {
         let url = self.url(path);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
@@ -135,13 +137,7 @@ impl Client {
             reason: describe(&e),
         })?;
         if status.is_success() {
-            if bytes.is_empty() || status == StatusCode::NO_CONTENT {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-                url,
-                reason: format!("the body is not JSON ({e})"),
-            });
+            return Ok(bytes);
         }
         let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
             error: format!(
@@ -161,17 +157,20 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<&dyn erased::Body>,
-    ) -> Result<(T, Value)> {
-        let value = self.call(method, path, body, None).await?;
-        let typed = decode(&self.url(path), &value)?;
-        Ok((typed, value))
+    ) -> Result<Reply<T>> {
+        let raw = self.call(method, path, body, None).await?;
+        Ok(Reply {
+            raw,
+            url: self.url(path),
+            _t: PhantomData,
+        })
     }
 
-    pub async fn status(&self) -> Result<(StatusResponse, Value)> {
+    pub async fn status(&self) -> Result<Reply<StatusResponse>> {
         self.typed(Method::GET, "/v0/status", None).await
     }
 
-    pub async fn list_nodes(&self, status: Option<&str>) -> Result<(Vec<NodeView>, Value)> {
+    pub async fn list_nodes(&self, status: Option<&str>) -> Result<Reply<Vec<NodeView>>> {
         let path = match status {
             Some(s) => format!("/v0/nodes?status={s}"),
             None => "/v0/nodes".to_string(),
@@ -179,11 +178,11 @@ impl Client {
         self.typed(Method::GET, &path, None).await
     }
 
-    pub async fn get_node(&self, id: &str) -> Result<(NodeView, Value)> {
+    pub async fn get_node(&self, id: &str) -> Result<Reply<NodeView>> {
         self.typed(Method::GET, &node_path(id, ""), None).await
     }
 
-    pub async fn approve(&self, id: &str) -> Result<(NodeView, Value)> {
+    pub async fn approve(&self, id: &str) -> Result<Reply<NodeView>> {
         self.typed(Method::POST, &node_path(id, "/approve"), None)
             .await
     }
@@ -194,11 +193,11 @@ impl Client {
             .map(drop)
     }
 
-    pub async fn patch_node(&self, id: &str, p: &PatchNodeRequest) -> Result<(NodeView, Value)> {
+    pub async fn patch_node(&self, id: &str, p: &PatchNodeRequest) -> Result<Reply<NodeView>> {
         self.typed(Method::PATCH, &node_path(id, ""), Some(p)).await
     }
 
-    pub async fn set_drained(&self, id: &str, drained: bool) -> Result<(NodeView, Value)> {
+    pub async fn set_drained(&self, id: &str, drained: bool) -> Result<Reply<NodeView>> {
         let action = if drained { "/drain" } else { "/undrain" };
         self.typed(Method::POST, &node_path(id, action), None).await
     }
@@ -207,7 +206,7 @@ impl Client {
         &self,
         id: &str,
         grace: Option<Duration>,
-    ) -> Result<(RotateTokenResponse, Value)> {
+    ) -> Result<Reply<RotateTokenResponse>> {
         let body = RotateTokenRequest {
             grace_secs: grace.map(|g| g.as_secs()),
         };
@@ -215,7 +214,7 @@ impl Client {
             .await
     }
 
-    pub async fn revoke_token(&self, id: &str) -> Result<(RevokeTokenResponse, Value)> {
+    pub async fn revoke_token(&self, id: &str) -> Result<Reply<RevokeTokenResponse>> {
         self.typed(Method::POST, &node_path(id, "/token/revoke"), None)
             .await
     }
@@ -227,7 +226,7 @@ impl Client {
         first_index: usize,
         dry_run: bool,
         on_conflict: OnConflict,
-    ) -> Result<(ImportReport, Value)> {
+    ) -> Result<Reply<ImportReport>> {
         let body = ImportBatch {
             nodes: records.to_vec(),
             dry_run,
@@ -244,8 +243,8 @@ impl Client {
             password: password.into(),
         };
         self.typed(Method::POST, "/v0/auth/login", Some(&body))
-            .await
-            .map(|(t, _)| t)
+            .await?
+            .decode()
     }
 
     pub async fn logout(&self) -> Result<()> {
@@ -254,14 +253,11 @@ impl Client {
             .map(drop)
     }
 
-    pub async fn list_api_keys(&self) -> Result<(Vec<ApiKeyView>, Value)> {
+    pub async fn list_api_keys(&self) -> Result<Reply<Vec<ApiKeyView>>> {
         self.typed(Method::GET, "/v0/api-keys", None).await
     }
 
-    pub async fn create_api_key(
-        &self,
-        req: &CreateApiKeyRequest,
-    ) -> Result<(ApiKeyCreated, Value)> {
+    pub async fn create_api_key(&self, req: &CreateApiKeyRequest) -> Result<Reply<ApiKeyCreated>> {
         self.typed(Method::POST, "/v0/api-keys", Some(req)).await
     }
 
@@ -271,7 +267,7 @@ impl Client {
             .map(drop)
     }
 
-    pub async fn rotate_api_key(&self, id: &str) -> Result<(ApiKeyCreated, Value)> {
+    pub async fn rotate_api_key(&self, id: &str) -> Result<Reply<ApiKeyCreated>> {
         self.typed(Method::POST, &key_path(id, "/rotate"), None)
             .await
     }
@@ -279,8 +275,8 @@ impl Client {
     /// Registers this machine (no credentials needed).
     pub async fn register(&self, req: &RegisterNodeRequest) -> Result<RegisterNodeResponse> {
         self.typed(Method::POST, "/v0/nodes", Some(req))
-            .await
-            .map(|(t, _)| t)
+            .await?
+            .decode()
     }
 
     /// Sends a heartbeat with a node's runtime token.
@@ -289,17 +285,31 @@ impl Client {
         token: &Secret,
         req: &HeartbeatRequest,
     ) -> Result<HeartbeatResponse> {
-        let value = self
+        let raw = self
             .call(Method::POST, "/v0/health", Some(req), Some(token))
             .await?;
-        decode(&self.url("/v0/health"), &value)
+        decode(&self.url("/v0/health"), &raw)
     }
 }
 
-fn decode<T: DeserializeOwned>(url: &str, value: &Value) -> Result<T> {
-    T::deserialize(value).map_err(|e| ClientError::Protocol {
+/// A success answer: the body as the daemon sent it, decoded on demand (a
+/// caller printing JSON never pays for decoding).
+pub struct Reply<T> {
+    pub raw: Bytes,
+    url: String,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Reply<T> {
+    pub fn decode(&self) -> Result<T> {
+        decode(&self.url, &self.raw)
+    }
+}
+
+fn decode<T: DeserializeOwned>(url: &str, raw: &[u8]) -> Result<T> {
+    serde_json::from_slice(raw).map_err(|e| ClientError::Protocol {
         url: url.to_string(),
-        reason: format!("the JSON does not have the expected shape ({e})"),
+        reason: format!("the answer does not have the expected shape ({e})"),
     })
 }
 
@@ -324,29 +334,26 @@ fn encode(segment: &str) -> String {
     out
 }
 
-/// A short reason for a transport error, without the URL (the caller has it).
+/// A short reason for a transport error, without the URL (the caller has
+/// it): the innermost cause, which says what really happened.
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer in time".into();
     }
-    if e.is_connect() {
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                return match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-                    _ => io.to_string(),
-                };
-            }
-            source = s.source();
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(s) = innermost.source() {
+        innermost = s;
+    }
+    if let Some(io) = innermost.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::ConnectionRefused {
+            return "connection refused".into();
         }
-        return "connection failed".into();
     }
-    let mut msg = e.to_string();
+    let mut text = innermost.to_string();
     if let Some(u) = e.url() {
-        msg = msg.replace(&format!(" for url ({u})"), "");
+        text = text.replace(&format!(" for url ({u})"), "");
     }
-    msg
+    text
 }
 
 /// Request bodies as trait objects, so `call` is not generic.

@@ -6,7 +6,7 @@ use super::args::{ApiKeysCommand, CtlArgs, OutputFormat};
 use super::connection::{connect, resolve};
 use super::error::CtlError;
 use super::output::{self, stdout_color};
-use super::{print, CmdResult};
+use super::{print_value, show, CmdResult};
 use crate::api::auth::CreateApiKeyRequest;
 use crate::client::Client;
 
@@ -25,17 +25,19 @@ pub async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
                 role: (*role).into(),
                 expires_in_secs: expires_in.map(|d| d.as_secs()),
             };
-            let (created, raw) = client.create_api_key(&req).await.map_err(err)?;
-            print(args, &raw, || output::api_key_created(&created));
+            let reply = client.create_api_key(&req).await.map_err(err)?;
+            show(args, &client, &reply, |k| output::api_key_created(&k))?;
         }
         ApiKeysCommand::List => {
-            let (keys, raw) = client.list_api_keys().await.map_err(err)?;
-            print(args, &raw, || output::api_keys(&keys, Utc::now(), color));
+            let reply = client.list_api_keys().await.map_err(err)?;
+            show(args, &client, &reply, |keys| {
+                output::api_keys(&keys, Utc::now(), color)
+            })?;
         }
         ApiKeysCommand::Revoke { id } => {
             let id = resolve_key(&client, id).await?;
             client.delete_api_key(&id).await.map_err(err)?;
-            print(
+            print_value(
                 args,
                 &serde_json::json!({"id": id, "revoked": true}),
                 || format!("revoked API key {id}"),
@@ -43,17 +45,18 @@ pub async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
         }
         ApiKeysCommand::Rotate { id } => {
             let id = resolve_key(&client, id).await?;
-            let (created, raw) = client.rotate_api_key(&id).await.map_err(err)?;
-            print(args, &raw, || output::api_key_created(&created));
+            let reply = client.rotate_api_key(&id).await.map_err(err)?;
+            show(args, &client, &reply, |k| output::api_key_created(&k))?;
         }
     }
     Ok(())
 }
 
 async fn resolve_key(client: &Client, given: &str) -> Result<String, CtlError> {
-    let (keys, _) = client
+    let keys = client
         .list_api_keys()
         .await
+        .and_then(|r| r.decode())
         .map_err(|e| CtlError::from_client(e, client))?;
     resolve(
         "api-key",

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use super::args::{CtlArgs, LoginArgs};
 use super::connection::{session_file, SavedSession};
 use super::error::CtlError;
-use super::{print, CmdResult};
+use super::{print_value, CmdResult};
 use crate::client::Client;
 use crate::fsutil::write_private;
 use crate::secret::Secret;
@@ -55,7 +55,7 @@ pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
         "expires_at": session.expires_at,
         "saved_to": path,
     });
-    print(args, &raw, || {
+    print_value(args, &raw, || {
         format!(
             "logged in to {} as {}; the session lasts until {} and is saved in {}",
             args.url,
@@ -86,7 +86,7 @@ pub async fn logout(args: &CtlArgs) -> CmdResult {
         Err(e) => return Err(CtlError::from_client(e, &client)),
     }
     std::fs::remove_file(&path)?;
-    print(args, &serde_json::json!({"logged_out": true}), || {
+    print_value(args, &serde_json::json!({"logged_out": true}), || {
         format!("logged out of {}", saved.url)
     });
     Ok(())

@@ -50,9 +50,10 @@ pub async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
     };
     for (n, batch) in records.chunks(cmd.batch_size as usize).enumerate() {
         let first = n * cmd.batch_size as usize;
-        let (r, _) = client
+        let r = client
             .import(batch, first, cmd.dry_run, cmd.on_conflict.into())
             .await
+            .and_then(|r| r.decode())
             .map_err(|e| {
                 bar.abandon();
                 let done = if cmd.dry_run || first == 0 {

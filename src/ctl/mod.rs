@@ -16,6 +16,7 @@ use std::io::Write;
 
 use self::args::{Command, CtlArgs, OutputFormat};
 use self::error::CtlError;
+use crate::client::{Client, Reply};
 
 /// What a command printed and how it ended.
 pub type CmdResult = Result<(), CtlError>;
@@ -42,12 +43,11 @@ async fn dispatch(args: &CtlArgs) -> CmdResult {
         Command::Logout => auth::logout(args).await,
         Command::Status => {
             let client = connection::connect(args, false)?;
-            let (status, raw) = client
+            let reply = client
                 .status()
                 .await
                 .map_err(|e| CtlError::from_client(e, &client))?;
-            print(args, &raw, || output::status(&status));
-            Ok(())
+            show(args, &client, &reply, |s| output::status(&s))
         }
         Command::Nodes { command } => nodes::run(args, command).await,
         Command::ApiKeys { command } => api_keys::run(args, command).await,
@@ -55,14 +55,35 @@ async fn dispatch(args: &CtlArgs) -> CmdResult {
     }
 }
 
-/// Prints the API's JSON as is (`-o json`) or the table `render` builds.
-pub fn print(args: &CtlArgs, raw: &serde_json::Value, render: impl FnOnce() -> String) {
-    let text = match args.output {
+/// Prints a reply: the daemon's JSON as is (`-o json`), or the table
+/// `render` builds from the decoded value.
+pub fn show<T: serde::de::DeserializeOwned>(
+    args: &CtlArgs,
+    client: &Client,
+    reply: &Reply<T>,
+    render: impl FnOnce(T) -> String,
+) -> CmdResult {
+    let mut out = std::io::stdout().lock();
+    match args.output {
         OutputFormat::Json => {
-            serde_json::to_string_pretty(raw).expect("JSON values always serialize")
+            out.write_all(&reply.raw)?;
+            out.write_all(b"\n")?;
         }
+        OutputFormat::Table => {
+            let value = reply
+                .decode()
+                .map_err(|e| CtlError::from_client(e, client))?;
+            writeln!(out, "{}", render(value).trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints an answer of llmlbctl's own (where the daemon answers nothing).
+pub fn print_value(args: &CtlArgs, value: &serde_json::Value, render: impl FnOnce() -> String) {
+    let text = match args.output {
+        OutputFormat::Json => value.to_string(),
         OutputFormat::Table => render(),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", text.trim_end());
+    println!("{}", text.trim_end());
 }

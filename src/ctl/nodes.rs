@@ -6,7 +6,7 @@ use super::args::{CtlArgs, NodesCommand, OutputFormat};
 use super::connection::{connect, resolve};
 use super::error::CtlError;
 use super::output::{self, stdout_color};
-use super::{print, prompt, CmdResult};
+use super::{prompt, show, CmdResult};
 use crate::api::nodes::{NodeView, PatchNodeRequest};
 use crate::client::Client;
 
@@ -17,13 +17,15 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
     let color = stdout_color() && args.output == OutputFormat::Table;
     match cmd {
         NodesCommand::List { status, wide } => {
-            let (nodes, raw) = client.list_nodes(status.as_deref()).await.map_err(err)?;
-            print(args, &raw, || output::nodes(&nodes, *wide, now, color));
+            let reply = client.list_nodes(status.as_deref()).await.map_err(err)?;
+            show(args, &client, &reply, |nodes| {
+                output::nodes(&nodes, *wide, now, color)
+            })?;
         }
         NodesCommand::Show { id } => {
             let id = resolve_node(&client, id).await?;
-            let (node, raw) = client.get_node(&id).await.map_err(err)?;
-            print(args, &raw, || output::node(&node, now, color));
+            let reply = client.get_node(&id).await.map_err(err)?;
+            show(args, &client, &reply, |n| output::node(&n, now, color))?;
         }
         NodesCommand::Approve {
             ids,
@@ -31,7 +33,11 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
             yes,
         } => {
             let targets: Vec<NodeView> = if *all_pending {
-                let (pending, _) = client.list_nodes(Some("pending")).await.map_err(err)?;
+                let pending = client
+                    .list_nodes(Some("pending"))
+                    .await
+                    .and_then(|r| r.decode())
+                    .map_err(err)?;
                 if pending.is_empty() {
                     println!("no pending nodes");
                     return Ok(());
@@ -56,7 +62,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 out
             };
             each(args, &client, targets, "approved", |c, id| async move {
-                c.approve(&id).await.map(|(_, raw)| raw)
+                c.approve(&id).await.map(|r| r.raw)
             })
             .await?;
         }
@@ -76,9 +82,11 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 return Err(CtlError::new("nothing removed"));
             }
             each(args, &client, targets, "removed", |c, id| async move {
-                c.delete_node(&id)
-                    .await
-                    .map(|()| serde_json::json!({"id": id, "removed": true}))
+                c.delete_node(&id).await.map(|()| {
+                    serde_json::json!({"id": id, "removed": true})
+                        .to_string()
+                        .into()
+                })
             })
             .await?;
         }
@@ -109,13 +117,13 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 return Err(CtlError::new("nothing to change")
                     .with_hint("pass --name, --notes, --tag or --clear-tags"));
             }
-            let (node, raw) = client.patch_node(&id, &patch).await.map_err(err)?;
-            print(args, &raw, || output::node(&node, now, color));
+            let reply = client.patch_node(&id, &patch).await.map_err(err)?;
+            show(args, &client, &reply, |n| output::node(&n, now, color))?;
         }
         NodesCommand::RotateToken { id, grace } => {
             let id = resolve_node(&client, id).await?;
-            let (r, raw) = client.rotate_token(&id, *grace).await.map_err(err)?;
-            print(args, &raw, || {
+            let reply = client.rotate_token(&id, *grace).await.map_err(err)?;
+            show(args, &client, &reply, |r| {
                 format!(
                     "rotation started for node {}: it gets a new token with its next \
                      heartbeat; the old token stops working when the node uses the new one, \
@@ -123,24 +131,24 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                     r.node_id,
                     r.old_token_expires_at.format("%Y-%m-%d %H:%M:%S UTC")
                 )
-            });
+            })?;
         }
         NodesCommand::RevokeToken { id } => {
             let id = resolve_node(&client, id).await?;
-            let (r, raw) = client.revoke_token(&id).await.map_err(err)?;
-            print(args, &raw, || {
+            let reply = client.revoke_token(&id).await.map_err(err)?;
+            show(args, &client, &reply, |r| {
                 format!(
                     "revoked the token of node {}: it must register again and will wait in \
                      pending",
                     r.node_id
                 )
-            });
+            })?;
         }
         NodesCommand::Drain { id } | NodesCommand::Undrain { id } => {
             let drain = matches!(cmd, NodesCommand::Drain { .. });
             let id = resolve_node(&client, id).await?;
-            let (node, raw) = client.set_drained(&id, drain).await.map_err(err)?;
-            print(args, &raw, || {
+            let reply = client.set_drained(&id, drain).await.map_err(err)?;
+            show(args, &client, &reply, |node| {
                 format!(
                     "node {} ({}) is {}",
                     node.id,
@@ -151,7 +159,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                         "no longer drained"
                     }
                 )
-            });
+            })?;
         }
     }
     Ok(())
@@ -161,7 +169,7 @@ async fn all_nodes(client: &Client) -> Result<Vec<NodeView>, CtlError> {
     client
         .list_nodes(None)
         .await
-        .map(|(n, _)| n)
+        .and_then(|r| r.decode())
         .map_err(|e| CtlError::from_client(e, client))
 }
 
@@ -197,7 +205,7 @@ async fn each<F, Fut>(
 ) -> CmdResult
 where
     F: Fn(Client, String) -> Fut,
-    Fut: std::future::Future<Output = crate::client::Result<serde_json::Value>>,
+    Fut: std::future::Future<Output = crate::client::Result<bytes::Bytes>>,
 {
     let mut failures = Vec::new();
     let mut results = Vec::new();
@@ -217,10 +225,12 @@ where
         }
     }
     if args.output == OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&results).expect("JSON values always serialize")
-        );
+        // A JSON array of the daemon's answers, each as it was sent.
+        let parts: Vec<String> = results
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        println!("[{}]", parts.join(","));
     }
     if failures.is_empty() {
         Ok(())
