@@ -4,6 +4,7 @@
 //! - [`api`]: the wire contract of the HTTP API, shared by every binary.
 //! - [`daemon`]: `llmlbd`, the registry daemon (axum + SQLite).
 //! - [`ctl`]: `llmlbctl`, the admin CLI, over [`client`].
+//! - [`node`]: `llmlb-node`, the GPU agent, over [`client`].
 //! - [`store`]: the SQLite schema and queries.
 //! - [`legacy`]: reading the `nodes.json` files of older deployments.
 
@@ -14,5 +15,7 @@ pub mod daemon;
 pub mod duration;
 pub mod fsutil;
 pub mod legacy;
+pub mod node;
+pub mod notify;
 pub mod secret;
 pub mod store;

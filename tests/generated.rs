@@ -59,6 +59,8 @@ fn every_binary_and_ctl_subcommand_has_a_man_page_and_completions() {
         "completions/llmlbctl.elv",
         "completions/_llmlbctl.ps1",
         "completions/llmlbd.bash",
+        "man/llmlb-node.1",
+        "completions/llmlb-node.fish",
     ] {
         assert!(files.contains(page), "{page} is not generated: {files:?}");
     }

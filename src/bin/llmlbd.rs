@@ -9,7 +9,6 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("llmlbd: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

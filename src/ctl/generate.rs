@@ -10,10 +10,15 @@ use clap_complete::{Generator, Shell};
 
 use super::args::CtlArgs;
 use crate::daemon::config::DaemonArgs;
+use crate::node::NodeArgs;
 
 /// The clap command of each binary.
 pub fn commands() -> Vec<clap::Command> {
-    vec![DaemonArgs::command(), CtlArgs::command()]
+    vec![
+        DaemonArgs::command(),
+        CtlArgs::command(),
+        NodeArgs::command(),
+    ]
 }
 
 pub const SHELLS: [Shell; 5] = [

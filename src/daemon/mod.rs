@@ -159,6 +159,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
+    let stop = crate::notify::shutdown_signal()?;
     let daemon = spawn(listener, state)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -166,20 +167,14 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
         "listening on http://{}",
         daemon.addr
     );
-    shutdown_signal().await;
+    crate::notify::ready();
+    crate::notify::spawn_watchdog();
+    stop.await;
+    crate::notify::stopping();
     tracing::info!("shutting down: finishing open requests and writing heartbeat data");
     daemon.shutdown().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// Logging to stderr, as text or JSON lines; `RUST_LOG` overrides the level.

@@ -136,9 +136,19 @@ impl TestDaemon {
 
     /// Stops and starts again on the same data dir (and the same flags).
     pub fn restart(&mut self) {
+        self.restart_on("127.0.0.1:0");
+    }
+
+    /// Stops and starts again on the same data dir, flags and port.
+    pub fn restart_same_port(&mut self) {
+        let addr = self.addr.to_string();
+        self.restart_on(&addr);
+    }
+
+    fn restart_on(&mut self, listen: &str) {
         self.stop();
         let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
-        let next = Self::start_in(self.dir.clone(), "127.0.0.1:0", &extra).expect("restart");
+        let next = Self::start_in(self.dir.clone(), listen, &extra).expect("restart");
         let old_logs = std::mem::take(&mut *self.logs.lock().unwrap());
         next.logs.lock().unwrap().splice(0..0, old_logs);
         *self = next;

@@ -1,0 +1,45 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'llmlb-node' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'llmlb-node'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'llmlb-node' {
+            [CompletionResult]::new('--lb-url', '--lb-url', [CompletionResultType]::ParameterName, 'URL of the llmlb daemon')
+            [CompletionResult]::new('--runtime-url', '--runtime-url', [CompletionResultType]::ParameterName, 'URL of the local OpenAI-compatible inference server (llama.cpp server, vLLM, Ollama) the daemon sends requests to')
+            [CompletionResult]::new('--advertise-ip', '--advertise-ip', [CompletionResultType]::ParameterName, 'Address the daemon reaches this machine at [default: the local address that routes to the daemon]')
+            [CompletionResult]::new('--node-api-port', '--node-api-port', [CompletionResultType]::ParameterName, 'Port the daemon probes for /v1/models [default: the runtime''s port]')
+            [CompletionResult]::new('--machine-name', '--machine-name', [CompletionResultType]::ParameterName, 'Name of this machine [default: the host name]')
+            [CompletionResult]::new('--runtime-version', '--runtime-version', [CompletionResultType]::ParameterName, 'Version of the inference server, as shown to administrators')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the node id and its token are kept [default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/llmlb-node or ~/.local/state/llmlb-node]')
+            [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per device, e.g. 80GiB, 24GB or bytes). Repeat for several models')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tags sent at registration; repeat for several')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
+            [CompletionResult]::new('--detect', '--detect', [CompletionResultType]::ParameterName, 'Print the GPUs found (NVML and --gpu) as JSON and exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,39 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[llmlb-node] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'llmlb-node'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'llmlb-node'= {
+            cand --lb-url 'URL of the llmlb daemon'
+            cand --runtime-url 'URL of the local OpenAI-compatible inference server (llama.cpp server, vLLM, Ollama) the daemon sends requests to'
+            cand --advertise-ip 'Address the daemon reaches this machine at [default: the local address that routes to the daemon]'
+            cand --node-api-port 'Port the daemon probes for /v1/models [default: the runtime''s port]'
+            cand --machine-name 'Name of this machine [default: the host name]'
+            cand --runtime-version 'Version of the inference server, as shown to administrators'
+            cand --state-dir 'Where the node id and its token are kept [default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/llmlb-node or ~/.local/state/llmlb-node]'
+            cand --gpu 'Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per device, e.g. 80GiB, 24GB or bytes). Repeat for several models'
+            cand --tag 'Tags sent at registration; repeat for several'
+            cand --log-format 'Log format on stderr'
+            cand --detect 'Print the GPUs found (NVML and --gpu) as JSON and exit'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

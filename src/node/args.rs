@@ -1,0 +1,86 @@
+//! The clap definitions of `llmlb-node`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::gpu::{parse_gpu_spec, DeclaredGpu};
+
+/// The llmlb GPU agent: finds this machine's GPUs, registers with the daemon,
+/// and keeps it informed with heartbeats.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "llmlb-node", version)]
+pub struct NodeArgs {
+    /// URL of the llmlb daemon.
+    #[arg(long, env = "LLMLB_URL", default_value = "http://127.0.0.1:32768")]
+    pub lb_url: String,
+
+    /// URL of the local OpenAI-compatible inference server (llama.cpp server,
+    /// vLLM, Ollama) the daemon sends requests to.
+    #[arg(
+        long,
+        env = "LLMLB_RUNTIME_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub runtime_url: String,
+
+    /// Address the daemon reaches this machine at [default: the local address
+    /// that routes to the daemon].
+    #[arg(long, env = "LLMLB_ADVERTISE_IP")]
+    pub advertise_ip: Option<IpAddr>,
+
+    /// Port the daemon probes for /v1/models [default: the runtime's port].
+    #[arg(long, env = "LLMLB_NODE_API_PORT")]
+    pub node_api_port: Option<u16>,
+
+    /// Name of this machine [default: the host name].
+    #[arg(long, env = "LLMLB_MACHINE_NAME")]
+    pub machine_name: Option<String>,
+
+    /// Version of the inference server, as shown to administrators.
+    #[arg(long, env = "LLMLB_RUNTIME_VERSION", default_value = "")]
+    pub runtime_version: String,
+
+    /// Where the node id and its token are kept [default: $STATE_DIRECTORY
+    /// under systemd, else $XDG_STATE_HOME/llmlb-node or
+    /// ~/.local/state/llmlb-node].
+    #[arg(long, env = "LLMLB_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per
+    /// device, e.g. 80GiB, 24GB or bytes). Repeat for several models.
+    #[arg(long = "gpu", value_name = "MODEL:COUNT[:MEMORY]", env = "LLMLB_GPU",
+          value_delimiter = ',', value_parser = parse_gpu_spec)]
+    pub gpus: Vec<DeclaredGpu>,
+
+    /// Tags sent at registration; repeat for several.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Print the GPUs found (NVML and --gpu) as JSON and exit.
+    #[arg(long)]
+    pub detect: bool,
+
+    /// Log format on stderr.
+    #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum,
+          default_value_t = crate::daemon::config::LogFormat::Text)]
+    pub log_format: crate::daemon::config::LogFormat,
+}
+
+impl NodeArgs {
+    pub fn resolved_state_dir(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.state_dir {
+            return Some(d.clone());
+        }
+        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        if let Some(s) = non_empty("STATE_DIRECTORY") {
+            let s = s.to_string_lossy().into_owned();
+            return s.split(':').next().map(PathBuf::from);
+        }
+        if let Some(x) = non_empty("XDG_STATE_HOME") {
+            return Some(PathBuf::from(x).join("llmlb-node"));
+        }
+        non_empty("HOME").map(|h| PathBuf::from(h).join(".local/state/llmlb-node"))
+    }
+}
