@@ -14,19 +14,21 @@ const LIST_RUNS: usize = 10;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut daemon = Killed(Command::new(env!("CARGO_BIN_EXE_llmlbd"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-reachability-check",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn llmlbd"));
+    let mut daemon = Killed(
+        Command::new(env!("CARGO_BIN_EXE_llmlbd"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--no-reachability-check",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn llmlbd"),
+    );
     let stderr = BufReader::new(daemon.0.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     // Keep draining the log so the daemon never blocks on a full pipe.

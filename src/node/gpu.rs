@@ -74,7 +74,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = n * mult;
-    (bytes.is_finite() && bytes >= 1.0 && bytes < 1e18).then_some(bytes as u64)
+    (1.0..1e18).contains(&bytes).then_some(bytes as u64)
 }
 
 /// One GPU as NVML reports it.
