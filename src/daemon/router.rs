@@ -92,6 +92,7 @@ routes! {
 /// The whole application, without a socket.
 pub fn router(state: AppState) -> Router {
     add_routes(Router::new())
+        .merge(super::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
