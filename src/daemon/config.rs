@@ -56,6 +56,18 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
 
+    /// Require an API key of role inference (or admin) on the /v1 endpoints.
+    #[arg(long, env = "LLMLB_REQUIRE_API_KEY")]
+    pub require_api_key: bool,
+
+    /// How long to wait for a node to start answering a proxied request.
+    #[arg(long, env = "LLMLB_UPSTREAM_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+
+    /// How long to wait for a connection to a node before trying another.
+    #[arg(long, env = "LLMLB_UPSTREAM_CONNECT_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub upstream_connect_timeout: Duration,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

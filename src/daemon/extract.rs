@@ -37,7 +37,7 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Reads a whole body of at most `limit` bytes. A `Content-Length` above the
 /// limit is refused before any of the body is read.
-async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)

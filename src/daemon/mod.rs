@@ -7,7 +7,9 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod import;
+pub mod metrics;
 pub mod probe;
+pub mod proxy;
 pub mod registry;
 pub mod router;
 pub mod server;
@@ -58,6 +60,12 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         probe: probe::client(args.probe_timeout),
         reachability_check: !args.no_reachability_check,
         header_timeout: args.header_timeout,
+        proxy: proxy::Proxy::new(proxy::ProxyConfig {
+            timeout: args.upstream_timeout,
+            connect_timeout: args.upstream_connect_timeout,
+            require_api_key: args.require_api_key,
+        }),
+        metrics: metrics::Metrics::default(),
         started_at: Utc::now(),
         started: Instant::now(),
     })))

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -266,6 +267,18 @@ pub struct Registry {
     store: Mutex<Store>,
     fleet: RwLock<Fleet>,
     cfg: RegistryConfig,
+    /// Bumped whenever the set of nodes that may receive traffic, or their
+    /// models, may have changed; the proxy rebuilds its table when it moves.
+    routing_gen: AtomicU64,
+}
+
+/// A node that may receive proxied requests: approved, online, not drained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub node_id: String,
+    /// `http://ip:runtime_port` (IPv6 in brackets).
+    pub base_url: String,
+    pub models: Vec<String>,
 }
 
 impl Registry {
@@ -339,11 +352,53 @@ impl Registry {
             store: Mutex::new(store),
             fleet: RwLock::new(fleet),
             cfg,
+            routing_gen: AtomicU64::new(1),
         })
     }
 
     pub fn config(&self) -> &RegistryConfig {
         &self.cfg
+    }
+
+    /// Changes whenever [`Registry::routable`] may answer differently.
+    pub fn routing_generation(&self) -> u64 {
+        self.routing_gen.load(Ordering::Acquire)
+    }
+
+    fn touch_routing(&self) {
+        self.routing_gen.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The nodes that may receive traffic now, with their models.
+    pub fn routable(&self) -> Vec<RouteEntry> {
+        let now = Instant::now();
+        let fleet = self.fleet.read();
+        fleet
+            .nodes
+            .values()
+            .filter(|n| {
+                !n.rec.drained && n.status(now, self.cfg.node_timeout) == NodeStatus::Online
+            })
+            .filter_map(|n| {
+                let ip: IpAddr = n.rec.ip_address.parse().ok()?;
+                let models = n
+                    .rec
+                    .models
+                    .llm
+                    .iter()
+                    .chain(&n.rec.models.embedding)
+                    .cloned()
+                    .collect();
+                Some(RouteEntry {
+                    node_id: n.rec.id.clone(),
+                    base_url: format!(
+                        "http://{}",
+                        std::net::SocketAddr::new(ip, n.rec.runtime_port)
+                    ),
+                    models,
+                })
+            })
+            .collect()
     }
 
     pub fn heartbeat_interval_secs(&self) -> u64 {
@@ -508,6 +563,7 @@ impl Registry {
         fleet.insert(live);
         drop(fleet);
         drop(store);
+        self.touch_routing();
 
         Ok(RegisterNodeResponse {
             node_id: id,
@@ -554,6 +610,8 @@ impl Registry {
             }
         }
         let was_live = live.is_live(now, timeout);
+        let status_before = derive_status(&live.rec, was_live);
+        let mut routing_changed = false;
         let rec = &mut live.rec;
         rec.metrics.cpu_usage = Some(req.cpu_usage);
         rec.metrics.memory_usage = Some(req.memory_usage);
@@ -570,6 +628,7 @@ impl Registry {
                 .embedding
                 .clone_from(&req.loaded_embedding_models);
             live.models_dirty = true;
+            routing_changed = true;
         }
         rec.initializing = req.initializing;
         rec.ready_models = req.ready_models;
@@ -584,13 +643,17 @@ impl Registry {
             }
         }
         live.dirty = true;
+        let status = live.status(now, timeout);
+        if routing_changed || status != status_before {
+            self.touch_routing();
+        }
         let runtime_token = live.rotation.as_mut().map(|r| {
             r.delivered = true;
             r.next.expose().to_string()
         });
         Ok(HeartbeatResponse {
             node_id: live.rec.id.clone(),
-            status: live.status(now, timeout),
+            status,
             heartbeat_interval_secs: self.heartbeat_interval_secs(),
             runtime_token,
         })
@@ -637,7 +700,10 @@ impl Registry {
             .get_mut(id)
             .expect("nodes are removed only under the store lock");
         change(&mut live.rec);
-        Ok(live.view(Instant::now(), self.cfg.node_timeout, Utc::now()))
+        let view = live.view(Instant::now(), self.cfg.node_timeout, Utc::now());
+        drop(fleet);
+        self.touch_routing();
+        Ok(view)
     }
 
     pub fn approve(&self, id: &str) -> ApiResult<NodeView> {
@@ -695,6 +761,7 @@ impl Registry {
         }
         store.transaction(|tx| node_store::delete(tx, id))?;
         self.fleet.write().remove(id);
+        self.touch_routing();
         tracing::info!(node_id = id, "node removed");
         Ok(())
     }
@@ -795,6 +862,7 @@ impl Registry {
             live.dirty = true;
         }
         drop(fleet);
+        self.touch_routing();
         tracing::info!(node_id = id, "runtime token revoked");
         Ok(RevokeTokenResponse {
             node_id: id.to_string(),
@@ -849,6 +917,8 @@ impl Registry {
                 None => fleet.insert(LiveNode::new(rec)),
             }
         }
+        drop(fleet);
+        self.touch_routing();
         Ok(())
     }
 
@@ -908,6 +978,7 @@ impl Registry {
         let wall = Utc::now();
         let timeout = self.cfg.node_timeout;
         let mut expired = false;
+        let mut went_offline = false;
         let mut too_old = Vec::new();
         {
             let mut fleet = self.fleet.write();
@@ -915,6 +986,7 @@ impl Registry {
                 if live.rec.online_since.is_some() && !live.is_live(now, timeout) {
                     live.rec.online_since = None;
                     live.dirty = true;
+                    went_offline = true;
                     tracing::warn!(
                         node_id = %live.rec.id,
                         machine_name = %live.rec.machine_name,
@@ -930,6 +1002,9 @@ impl Registry {
                     }
                 }
             }
+        }
+        if went_offline {
+            self.touch_routing();
         }
         if expired {
             self.end_expired_rotations(now)?;

@@ -26,6 +26,8 @@ pub struct Shared {
     pub probe: reqwest::Client,
     pub reachability_check: bool,
     pub header_timeout: std::time::Duration,
+    pub proxy: super::proxy::Proxy,
+    pub metrics: super::metrics::Metrics,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
 }
@@ -93,6 +95,7 @@ routes! {
 pub fn router(state: AppState) -> Router {
     add_routes(Router::new())
         .merge(super::dashboard::routes())
+        .merge(super::proxy::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

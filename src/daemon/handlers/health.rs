@@ -15,6 +15,7 @@ pub async fn heartbeat(
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
     validate(&req)?;
+    state.metrics.heartbeat();
     match state.registry.heartbeat(&token, &req) {
         Ok(r) => Ok(Json(r)),
         Err(HeartbeatError::Api(e)) => Err(e),

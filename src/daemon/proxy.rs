@@ -1,0 +1,515 @@
+//! The OpenAI-compatible endpoint: `/v1/models` and the POST routes, each
+//! request sent to an approved, online, undrained node that has the model,
+//! the one with the fewest requests in flight through this daemon.
+//!
+//! Answers stream through as they arrive. The in-flight count of a node is a
+//! guard owned by the answer's body, so every path (finished, cancelled by
+//! the client, failed upstream) gives it back.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http_body::Frame;
+use http_body_util::Full;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+use parking_lot::{Mutex, RwLock};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::body_bytes;
+use super::registry::{Registry, RouteEntry};
+use super::router::AppState;
+use crate::api::auth::Role;
+
+/// Largest request body on `/v1` (prompts with images are large).
+pub const PROXY_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// How many nodes one request may try when connections fail.
+const MAX_TRIES: usize = 3;
+/// How long a node whose connection failed is left out of rotation.
+const COOLDOWN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Wait for an upstream's answer headers at most this long.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub require_api_key: bool,
+}
+
+/// One node as a target, kept across table rebuilds so its counters last.
+pub struct Upstream {
+    pub node_id: String,
+    base: String,
+    in_flight: AtomicUsize,
+    /// Smoothed time to answer headers, in microseconds.
+    latency_us: AtomicU64,
+    /// Milliseconds since `epoch` until which the node is left out.
+    cooldown_until_ms: AtomicU64,
+}
+
+impl Upstream {
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    fn record_latency(&self, took: Duration) {
+        let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        let old = self.latency_us.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            (old * 7 + sample) / 8
+        };
+        self.latency_us.store(new, Ordering::Relaxed);
+    }
+}
+
+/// Counts a request in flight on a node until dropped.
+struct InFlight(Arc<Upstream>);
+
+impl InFlight {
+    fn new(up: Arc<Upstream>) -> InFlight {
+        up.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(up)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    generation: u64,
+    by_model: HashMap<String, Vec<Arc<Upstream>>>,
+    /// Every model served, sorted, for `/v1/models`.
+    models: Vec<String>,
+}
+
+pub struct Proxy {
+    cfg: ProxyConfig,
+    client: HttpClient<HttpConnector, Full<Bytes>>,
+    table: RwLock<Arc<Table>>,
+    upstreams: Mutex<HashMap<String, Arc<Upstream>>>,
+    rebuild: Mutex<()>,
+    rr: AtomicUsize,
+    epoch: Instant,
+}
+
+impl Proxy {
+    pub fn new(cfg: ProxyConfig) -> Proxy {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(cfg.connect_timeout));
+        let client = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        Proxy {
+            cfg,
+            client,
+            table: RwLock::new(Arc::new(Table::default())),
+            upstreams: Mutex::new(HashMap::new()),
+            rebuild: Mutex::new(()),
+            rr: AtomicUsize::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    pub fn config(&self) -> &ProxyConfig {
+        &self.cfg
+    }
+
+    /// Requests in flight by node, for `/metrics`.
+    pub fn in_flight(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = self
+            .upstreams
+            .lock()
+            .values()
+            .map(|u| (u.node_id.clone(), u.in_flight()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The routing table, rebuilt when the registry says eligibility changed.
+    fn table(&self, registry: &Registry) -> Arc<Table> {
+        let generation = registry.routing_generation();
+        {
+            let t = self.table.read();
+            if t.generation == generation {
+                return t.clone();
+            }
+        }
+        let _one_at_a_time = self.rebuild.lock();
+        {
+            let t = self.table.read();
+            if t.generation == generation {
+                return t.clone();
+            }
+        }
+        let table = Arc::new(self.build(generation, registry.routable()));
+        *self.table.write() = table.clone();
+        table
+    }
+
+    fn build(&self, generation: u64, entries: Vec<RouteEntry>) -> Table {
+        let mut upstreams = self.upstreams.lock();
+        let mut by_model: HashMap<String, Vec<Arc<Upstream>>> = HashMap::new();
+        let mut keep = HashMap::with_capacity(entries.len());
+        for e in entries {
+            let up = match upstreams.get(&e.node_id) {
+                Some(u) if u.base == e.base_url => u.clone(),
+                _ => Arc::new(Upstream {
+                    node_id: e.node_id.clone(),
+                    base: e.base_url.clone(),
+                    in_flight: AtomicUsize::new(0),
+                    latency_us: AtomicU64::new(0),
+                    cooldown_until_ms: AtomicU64::new(0),
+                }),
+            };
+            for m in &e.models {
+                by_model.entry(m.clone()).or_default().push(up.clone());
+            }
+            keep.insert(e.node_id, up);
+        }
+        // Nodes that left keep their entry while requests are still in
+        // flight, so /metrics shows them draining to zero.
+        for (id, up) in upstreams.drain() {
+            if up.in_flight() > 0 {
+                keep.entry(id).or_insert(up);
+            }
+        }
+        *upstreams = keep;
+        let mut models: Vec<String> = by_model.keys().cloned().collect();
+        models.sort();
+        Table {
+            generation,
+            by_model,
+            models,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// The eligible node with the fewest requests in flight; ties go to the
+    /// lower recent latency, then round-robin. Nodes in cooldown come last.
+    fn pick(&self, candidates: &[Arc<Upstream>], tried: &[usize]) -> Option<usize> {
+        let n = candidates.len();
+        let start = self.rr.fetch_add(1, Ordering::Relaxed);
+        let now = self.now_ms();
+        let mut best: Option<(usize, (bool, usize, u64))> = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            if tried.contains(&i) {
+                continue;
+            }
+            let u = &candidates[i];
+            // Latency in 100 µs steps, so noise does not break ties.
+            let key = (
+                u.cooldown_until_ms.load(Ordering::Relaxed) > now,
+                u.in_flight(),
+                u.latency_us.load(Ordering::Relaxed) / 100,
+            );
+            if best.as_ref().is_none_or(|(_, b)| key < *b) {
+                best = Some((i, key));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+#[derive(Deserialize)]
+struct ModelField<'a> {
+    #[serde(borrow)]
+    model: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The proxy's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/models", get(list_models))
+        .route("/v1/chat/completions", post(forward))
+        .route("/v1/completions", post(forward))
+        .route("/v1/embeddings", post(forward))
+        .route("/metrics", get(metrics))
+}
+
+fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if !state.proxy.cfg.require_api_key {
+        return Ok(());
+    }
+    let p = state.auth.authenticate(super::extract::bearer(headers)?)?;
+    match p.role {
+        Role::Inference | Role::Admin => Ok(()),
+        Role::Viewer => Err(ApiError::forbidden(
+            "forbidden",
+            "a viewer key cannot send inference requests; create one with role inference",
+        )),
+    }
+}
+
+async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = check_key(&state, &headers) {
+        return e.into_response();
+    }
+    let table = state.proxy.table(&state.registry);
+    let data: Vec<serde_json::Value> = table
+        .models
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": m,
+                "object": "model",
+                "created": 0,
+                "owned_by": "llmlb",
+                "nodes": table.by_model.get(m).map_or(0, Vec::len),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({"object": "list", "data": data})).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state
+        .metrics
+        .render(&state.registry.counts(), &state.proxy.in_flight());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// Headers that belong to one connection, not to the message.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+    )
+}
+
+async fn forward(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    if let Err(e) = check_key(&state, req.headers()) {
+        return e.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let bytes = match body_bytes(Request::from_parts(parts.clone(), body), PROXY_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let model = match serde_json::from_slice::<ModelField<'_>>(&bytes) {
+        Ok(ModelField { model: Some(m) }) if !m.is_empty() => m.into_owned(),
+        Ok(_) => {
+            return ApiError::bad_request(
+                "model_required",
+                "the request body must name a model in its \"model\" field",
+            )
+            .into_response()
+        }
+        Err(e) => {
+            return ApiError::bad_request(
+                "invalid_json",
+                format!("the request body is not valid JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let proxy = &state.proxy;
+    let table = proxy.table(&state.registry);
+    let Some(candidates) = table.by_model.get(&model) else {
+        state.metrics.request(&model, "", 503, started.elapsed());
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_node_for_model",
+            format!("no online node serves model {model}"),
+        )
+        .into_response();
+    };
+
+    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        if hop_by_hop(name) || (proxy.cfg.require_api_key && name == header::AUTHORIZATION) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+
+    let mut tried = Vec::with_capacity(MAX_TRIES);
+    let mut last_error = String::new();
+    while tried.len() < MAX_TRIES.min(candidates.len()) {
+        let Some(i) = proxy.pick(candidates, &tried) else {
+            break;
+        };
+        tried.push(i);
+        let up = candidates[i].clone();
+        let guard = InFlight::new(up.clone());
+        let uri: Uri = match format!("{}{}", up.base, path_and_query).parse() {
+            Ok(u) => u,
+            Err(e) => {
+                last_error = format!("bad upstream address: {e}");
+                continue;
+            }
+        };
+        let mut out = hyper::Request::new(Full::new(bytes.clone()));
+        *out.method_mut() = Method::POST;
+        *out.uri_mut() = uri;
+        *out.headers_mut() = headers.clone();
+        let sent = tokio::time::timeout(proxy.cfg.timeout, proxy.client.request(out)).await;
+        match sent {
+            Ok(Ok(resp)) => {
+                up.record_latency(started.elapsed());
+                let status = resp.status();
+                let (mut rparts, incoming) = resp.into_parts();
+                for name in [
+                    "connection",
+                    "keep-alive",
+                    "proxy-connection",
+                    "transfer-encoding",
+                    "upgrade",
+                    "te",
+                    "trailer",
+                ] {
+                    rparts.headers.remove(name);
+                }
+                let body = Tracked {
+                    inner: incoming,
+                    done: Some(Done {
+                        _guard: guard,
+                        state: state.clone(),
+                        model,
+                        status: status.as_u16(),
+                        started,
+                    }),
+                };
+                return Response::from_parts(rparts, Body::new(body));
+            }
+            Ok(Err(e)) => {
+                // No answer byte arrived: safe to try another node.
+                up.cooldown_until_ms.store(
+                    proxy.now_ms() + COOLDOWN.as_millis() as u64,
+                    Ordering::Relaxed,
+                );
+                last_error = format!("{}: {}", up.node_id, describe(&e));
+                tracing::warn!(node_id = %up.node_id, model, error = %describe(&e), "upstream failed; trying another node");
+                drop(guard);
+            }
+            Err(_) => {
+                drop(guard);
+                state
+                    .metrics
+                    .request(&model, &up.node_id, 504, started.elapsed());
+                return ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!(
+                        "node {} did not answer within {}s",
+                        up.node_id,
+                        proxy.cfg.timeout.as_secs()
+                    ),
+                )
+                .into_response();
+            }
+        }
+    }
+    state.metrics.request(&model, "", 502, started.elapsed());
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_unreachable",
+        format!("no node serving model {model} could be reached ({last_error})"),
+    )
+    .into_response()
+}
+
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(s) = innermost.source() {
+        innermost = s;
+    }
+    innermost.to_string()
+}
+
+/// Records the request when its answer ends, however it ends.
+struct Done {
+    _guard: InFlight,
+    state: AppState,
+    model: String,
+    status: u16,
+    started: Instant,
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.state.metrics.request(
+            &self.model,
+            &self._guard.0.node_id,
+            self.status,
+            self.started.elapsed(),
+        );
+    }
+}
+
+/// The upstream's body, passed through frame by frame.
+struct Tracked {
+    inner: hyper::body::Incoming,
+    done: Option<Done>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.done.take();
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
