@@ -37,16 +37,25 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Reads a whole body of at most `limit` bytes. A `Content-Length` above the
 /// limit is refused before any of the body is read.
-pub(crate) async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
-    let announced = req
-        .headers()
+async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let (parts, body) = req.into_parts();
+    read_body(&parts.headers, body, limit).await
+}
+
+/// Reads a body of at most `limit` bytes, refusing early when the headers
+/// announce more.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    let body = req.into_body();
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,

@@ -2,7 +2,7 @@
 //! `GET /metrics`. Counters are plain maps behind short locks: the proxy
 //! touches them once per request.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,12 +23,17 @@ struct Histogram {
     sum: f64,
 }
 
+/// What is counted per model: requests by (node, status), and durations.
+#[derive(Default)]
+struct PerModel {
+    requests: HashMap<String, HashMap<u16, u64>>,
+    durations: Histogram,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (model, node, status) → requests.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// model → request durations.
-    durations: Mutex<BTreeMap<String, Histogram>>,
+    /// One lock per request; keys are allocated only the first time.
+    models: Mutex<HashMap<String, PerModel>>,
     heartbeats: AtomicU64,
 }
 
@@ -39,14 +44,18 @@ impl Metrics {
 
     /// One finished request. `node` is empty when no node was reached.
     pub fn request(&self, model: &str, node: &str, status: u16, took: Duration) {
-        *self
-            .requests
-            .lock()
-            .entry((model.to_string(), node.to_string(), status))
-            .or_default() += 1;
         let secs = took.as_secs_f64();
-        let mut d = self.durations.lock();
-        let h = d.entry(model.to_string()).or_default();
+        let mut models = self.models.lock();
+        if !models.contains_key(model) {
+            models.insert(model.to_string(), PerModel::default());
+        }
+        let m = models.get_mut(model).expect("inserted above");
+        if !m.requests.contains_key(node) {
+            m.requests.insert(node.to_string(), HashMap::new());
+        }
+        let by_status = m.requests.get_mut(node).expect("inserted above");
+        *by_status.entry(status).or_default() += 1;
+        let h = &mut m.durations;
         h.count += 1;
         h.sum += secs;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -56,26 +65,38 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format.
+    /// The text exposition format, sorted so it is stable between scrapes.
     pub fn render(&self, nodes: &NodeCounts, in_flight: &[(String, usize)]) -> String {
         let mut out = String::with_capacity(4096);
+        let models = self.models.lock();
+        let mut names: Vec<&String> = models.keys().collect();
+        names.sort_unstable();
         out.push_str(
             "# HELP llmlb_requests_total Proxied requests by model, node and HTTP status.\n\
              # TYPE llmlb_requests_total counter\n",
         );
-        for ((model, node, status), n) in self.requests.lock().iter() {
-            let _ = writeln!(
-                out,
-                "llmlb_requests_total{{model=\"{}\",node=\"{}\",status=\"{status}\"}} {n}",
-                escape(model),
-                escape(node)
-            );
+        for model in &names {
+            let mut rows: Vec<(&String, u16, u64)> = models[*model]
+                .requests
+                .iter()
+                .flat_map(|(node, by)| by.iter().map(move |(s, n)| (node, *s, *n)))
+                .collect();
+            rows.sort_unstable();
+            for (node, status, n) in rows {
+                let _ = writeln!(
+                    out,
+                    "llmlb_requests_total{{model=\"{}\",node=\"{}\",status=\"{status}\"}} {n}",
+                    escape(model),
+                    escape(node)
+                );
+            }
         }
         out.push_str(
             "# HELP llmlb_request_duration_seconds Time from a request's arrival to the end of \
              its answer, by model.\n# TYPE llmlb_request_duration_seconds histogram\n",
         );
-        for (model, h) in self.durations.lock().iter() {
+        for model in &names {
+            let h = &models[*model].durations;
             let m = escape(model);
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -100,6 +121,7 @@ impl Metrics {
                 h.count
             );
         }
+        drop(models);
         out.push_str(
             "# HELP llmlb_requests_in_flight Requests being proxied now, by node.\n\
              # TYPE llmlb_requests_in_flight gauge\n",

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,7 +29,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::body_bytes;
+use super::extract::read_body;
 use super::registry::{Registry, RouteEntry};
 use super::router::AppState;
 use crate::api::auth::Role;
@@ -52,6 +53,7 @@ pub struct ProxyConfig {
 pub struct Upstream {
     pub node_id: String,
     base: String,
+    authority: Authority,
     in_flight: AtomicUsize,
     /// Smoothed time to answer headers, in microseconds.
     latency_us: AtomicU64,
@@ -172,11 +174,20 @@ impl Proxy {
         let mut by_model: HashMap<String, Vec<Arc<Upstream>>> = HashMap::new();
         let mut keep = HashMap::with_capacity(entries.len());
         for e in entries {
+            let Some(authority) = e
+                .base_url
+                .strip_prefix("http://")
+                .and_then(|a| a.parse::<Authority>().ok())
+            else {
+                tracing::warn!(node_id = %e.node_id, url = %e.base_url, "cannot route to this address");
+                continue;
+            };
             let up = match upstreams.get(&e.node_id) {
                 Some(u) if u.base == e.base_url => u.clone(),
                 _ => Arc::new(Upstream {
                     node_id: e.node_id.clone(),
                     base: e.base_url.clone(),
+                    authority,
                     in_flight: AtomicUsize::new(0),
                     latency_us: AtomicU64::new(0),
                     cooldown_until_ms: AtomicU64::new(0),
@@ -327,9 +338,9 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
     let path_and_query = parts
         .uri
         .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    let bytes = match body_bytes(Request::from_parts(parts.clone(), body), PROXY_BODY_LIMIT).await {
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let bytes = match read_body(&parts.headers, body, PROXY_BODY_LIMIT).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
@@ -379,16 +390,13 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
         tried.push(i);
         let up = candidates[i].clone();
         let guard = InFlight::new(up.clone());
-        let uri: Uri = match format!("{}{}", up.base, path_and_query).parse() {
-            Ok(u) => u,
-            Err(e) => {
-                last_error = format!("bad upstream address: {e}");
-                continue;
-            }
-        };
+        let mut uri = axum::http::uri::Parts::default();
+        uri.scheme = Some(Scheme::HTTP);
+        uri.authority = Some(up.authority.clone());
+        uri.path_and_query = Some(path_and_query.clone());
         let mut out = hyper::Request::new(Full::new(bytes.clone()));
         *out.method_mut() = Method::POST;
-        *out.uri_mut() = uri;
+        *out.uri_mut() = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
         *out.headers_mut() = headers.clone();
         let sent = tokio::time::timeout(proxy.cfg.timeout, proxy.client.request(out)).await;
         match sent {

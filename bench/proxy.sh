@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Proxy benchmark: the same load generator (wrk) against a fast stub runtime
+# directly, through llmlbd, and through nginx as a plain reverse proxy, for
+# non-streaming chat at 1 and 64 connections; and time to first byte of a
+# streamed answer (curl, 200 requests each). Loopback only; bounded.
+#
+#   bash bench/proxy.sh            # prints a Markdown table
+#   DURATION=20 bash bench/proxy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+TTFB_RUNS=${TTFB_RUNS:-200}
+STUB=127.0.0.1:18080
+LB=127.0.0.1:18000
+NGINX=127.0.0.1:18001
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need nginx || ! need curl; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq wrk nginx-light curl >/dev/null
+fi
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+
+cargo build --release --quiet --bin llmlbd --example stub_runtime
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://$1/"; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing answers on $1" >&2; exit 1
+}
+
+# The stub runtime.
+target/release/examples/stub_runtime "$STUB" 2>/dev/null &
+PIDS+=($!)
+wait_port "$STUB"
+
+# llmlbd, with the stub registered, approved and kept online.
+target/release/llmlbd --listen "$LB" --data-dir "$WORK/lb" 2>"$WORK/llmlbd.log" &
+PIDS+=($!)
+wait_port "$LB"
+ADMIN=$(cat "$WORK/lb/admin.token")
+REG=$(curl -sf -X POST "http://$LB/v0/nodes" -H 'content-type: application/json' -d "{
+  \"machine_name\": \"bench-stub\", \"ip_address\": \"127.0.0.1\", \"runtime_version\": \"stub\",
+  \"runtime_port\": ${STUB##*:}, \"node_api_port\": ${STUB##*:}, \"gpu_available\": true,
+  \"gpu_devices\": [{\"model\": \"RTX 4090\", \"count\": 1}]}")
+NODE=$(echo "$REG" | sed -E 's/.*"node_id":"([^"]+)".*/\1/')
+TOKEN=$(echo "$REG" | sed -E 's/.*"runtime_token":"([^"]+)".*/\1/')
+curl -sf -X POST "http://$LB/v0/nodes/$NODE/approve" -H "authorization: Bearer $ADMIN" >/dev/null
+heartbeat() {
+  curl -sf -X POST "http://$LB/v0/health" -H "x-node-token: $TOKEN" \
+    -H 'content-type: application/json' \
+    -d "{\"node_id\":\"$NODE\",\"cpu_usage\":1,\"memory_usage\":1,
+         \"loaded_models\":[\"bench-model\"],\"ready_models\":[1,1]}" >/dev/null
+}
+heartbeat
+( while sleep 5; do heartbeat || true; done ) &
+PIDS+=($!)
+
+# nginx as a plain reverse proxy with upstream keep-alive.
+mkdir -p "$WORK/nginx/logs"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 2;
+error_log $WORK/nginx/logs/error.log warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream stub { server $STUB; keepalive 128; }
+  server {
+    listen $NGINX;
+    location / {
+      proxy_pass http://stub;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+CONF
+"$NGINX_BIN" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+wait_port "$NGINX"
+
+BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}]}'
+cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$BODY'
+LUA
+
+# wrk → "p50_us p99_us rps"
+to_us() {
+  awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v }
+         else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 }
+         else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } }'
+}
+run_wrk() { # url threads connections
+  local out
+  out=$(wrk -t"$2" -c"$3" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$1")
+  if echo "$out" | grep -q "Non-2xx"; then echo "wrk saw errors for $1:" >&2; echo "$out" >&2; exit 1; fi
+  local p50 p99 rps
+  p50=$(echo "$out" | awk '$1=="50%"{print $2}' | to_us)
+  p99=$(echo "$out" | awk '$1=="99%"{print $2}' | to_us)
+  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+  echo "$p50 $p99 $rps"
+}
+
+ttfb() { # url → "p50_us p99_us"
+  local i
+  for i in $(seq 1 "$TTFB_RUNS"); do
+    curl -s -o /dev/null -w '%{time_starttransfer}\n' -X POST "$1" \
+      -H 'content-type: application/json' \
+      -d '{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+  done | sort -n | awk '{a[NR]=$1} END {
+      printf "%.0f %.0f\n", a[int(NR*0.5)]*1e6, a[int(NR*0.99)]*1e6 }'
+}
+
+declare -A R
+for target in direct llmlbd nginx; do
+  case $target in
+    direct) url="http://$STUB/v1/chat/completions" ;;
+    llmlbd) url="http://$LB/v1/chat/completions" ;;
+    nginx) url="http://$NGINX/v1/chat/completions" ;;
+  esac
+  run_wrk "$url" 1 8 >/dev/null # warm-up: connections, pools
+  R[$target,c1]=$(run_wrk "$url" 1 1)
+  R[$target,c64]=$(run_wrk "$url" 2 64)
+  R[$target,ttfb]=$(ttfb "$url")
+done
+
+f() { echo "${R[$1,$2]}" | awk -v i="$3" '{print $i}'; }
+ms() { awk -v v="$1" 'BEGIN { printf "%.3f ms", v/1000 }'; }
+added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f ms", (a-b)/1000 }'; }
+
+echo "Proxy benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, wrk ${DURATION}s per run, TTFB over $TTFB_RUNS requests"
+echo
+echo "| path | 1 conn p50 | 1 conn p99 | 64 conn req/s | 64 conn p99 | stream TTFB p50 | stream TTFB p99 |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for t in direct llmlbd nginx; do
+  echo "| $t | $(ms "$(f $t c1 1)") | $(ms "$(f $t c1 2)") | $(f $t c64 3) | $(ms "$(f $t c64 2)") | $(ms "$(f $t ttfb 1)") | $(ms "$(f $t ttfb 2)") |"
+done
+echo
+ratio=$(awk -v a="$(f llmlbd c64 3)" -v b="$(f nginx c64 3)" 'BEGIN { printf "%.2f", a/b }')
+echo "| figure | target | llmlbd | nginx |"
+echo "| --- | --- | --- | --- |"
+echo "| added latency p50, 1 connection | ≤ 0.2 ms | $(added "$(f llmlbd c1 1)" "$(f direct c1 1)") | $(added "$(f nginx c1 1)" "$(f direct c1 1)") |"
+echo "| added latency p99, 1 connection | ≤ 1 ms | $(added "$(f llmlbd c1 2)" "$(f direct c1 2)") | $(added "$(f nginx c1 2)" "$(f direct c1 2)") |"
+echo "| throughput at 64 connections vs nginx | ≥ 0.90× | ${ratio}× | 1.00× |"
+echo "| added TTFB p50, streaming | | $(added "$(f llmlbd ttfb 1)" "$(f direct ttfb 1)") | $(added "$(f nginx ttfb 1)" "$(f direct ttfb 1)") |"
