@@ -6,8 +6,11 @@ complete -c llmlbd -l probe-timeout -d 'How long the registration probe waits fo
 complete -c llmlbd -l runtime-token-max-age -d 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set' -r
 complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise' -r
 complete -c llmlbd -l header-timeout -d 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)' -r
+complete -c llmlbd -l upstream-timeout -d 'How long to wait for a node to start answering a proxied request' -r
+complete -c llmlbd -l upstream-connect-timeout -d 'How long to wait for a connection to a node before trying another' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'
+complete -c llmlbd -l require-api-key -d 'Require an API key of role inference (or admin) on the /v1 endpoints'
 complete -c llmlbd -s h -l help -d 'Print help'
 complete -c llmlbd -s V -l version -d 'Print version'

@@ -1,1 +1,1047 @@
+// The llmlb dashboard: plain JavaScript, no framework, no build step.
+//
+// It talks only to this origin's /v0 API, with the session token from
+// POST /v0/auth/login kept in localStorage. Everything a node reports (names,
+// models, tags, notes) is untrusted: it goes into the page as text only
+// (textContent), never as markup.
 "use strict";
+
+(function () {
+  const STORAGE_KEY = "llmlb.session";
+  const POLL_MS = 2000;
+  const STATUSES = ["pending", "registering", "online", "offline"];
+
+  // ---------------------------------------------------------------- state
+
+  let session = null; // {token, username, role, expires_at?}
+  let nodes = []; // the last GET /v0/nodes reply
+  let loaded = false; // a reply has arrived since sign-in
+  let lastOkAt = 0; // Date.now() of the last successful poll
+  let clockOffsetMs = 0; // daemon clock minus browser clock, when they differ
+  let generation = 0; // bumped at sign-in and sign-out; stale replies are dropped
+  let pollTimer = null;
+  let polling = false;
+  let pollAgain = false;
+  let mutations = 0; // completed admin actions; a list fetched before one is stale
+  let troubleKind = null; // what the banner shows, so it is announced once
+  let detailSig = null;
+  let filter = "all";
+  const busy = new Set(); // "action:id" while a request runs
+  const rows = new Map(); // node id -> row record
+  let detailId = null;
+  let detailReturnKey = null;
+  let confirmed = null; // what the confirmation dialog's OK button does
+  let confirmReturnKey = null;
+
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------- helpers
+
+  // Creates an element; `props` may hold className, text, attrs, dataset.
+  function el(tag, props, children) {
+    const e = document.createElement(tag);
+    if (props) {
+      if (props.className) e.className = props.className;
+      if (props.text !== undefined && props.text !== null) e.textContent = String(props.text);
+      if (props.attrs) {
+        for (const [k, v] of Object.entries(props.attrs)) {
+          if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : String(v));
+        }
+      }
+      if (props.dataset) Object.assign(e.dataset, props.dataset);
+    }
+    if (children) {
+      for (const c of children) {
+        if (c === null || c === undefined || c === false) continue;
+        e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+      }
+    }
+    return e;
+  }
+
+  function show(e, visible) {
+    e.hidden = !visible;
+  }
+
+  function now() {
+    return Date.now() + clockOffsetMs;
+  }
+
+  function parseTime(iso) {
+    if (!iso) return null;
+    const t = Date.parse(iso);
+    return Number.isNaN(t) ? null : t;
+  }
+
+  // "12s ago", "5m ago", "3h ago", "2d ago"; "never" without a time.
+  function ago(iso) {
+    const t = parseTime(iso);
+    if (t === null) return iso ? String(iso) : "never";
+    const s = Math.floor((now() - t) / 1000);
+    if (s < 2) return "just now";
+    return duration(s) + " ago";
+  }
+
+  // A compact duration: "12s", "4m", "3h 12m", "2d 5h".
+  function duration(secs) {
+    const s = Math.max(0, Math.floor(secs));
+    if (s < 60) return s + "s";
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + "m";
+    const h = Math.floor(m / 60);
+    if (h < 48) return m % 60 ? h + "h " + (m % 60) + "m" : h + "h";
+    const d = Math.floor(h / 24);
+    return h % 24 ? d + "d " + (h % 24) + "h" : d + "d";
+  }
+
+  function absolute(iso) {
+    const t = parseTime(iso);
+    if (t === null) return iso ? String(iso) : "—";
+    return new Date(t).toLocaleString(undefined, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+  }
+
+  function displayName(n) {
+    const custom = typeof n.custom_name === "string" ? n.custom_name.trim() : "";
+    return custom || n.machine_name;
+  }
+
+  function address(n) {
+    const ip = String(n.ip_address || "");
+    const host = ip.includes(":") ? "[" + ip + "]" : ip;
+    return host + ":" + n.runtime_port;
+  }
+
+  function shortModel(model) {
+    return String(model).replace(/^\s*NVIDIA\s+/i, "").replace(/^GeForce\s+/i, "").trim() || String(model);
+  }
+
+  // "2× RTX 4090" per group of identical GPUs.
+  function gpuGroups(n) {
+    const devs = Array.isArray(n.gpu_devices) ? n.gpu_devices : [];
+    if (devs.length) return devs.map((d) => d.count + "\u00d7 " + shortModel(d.model));
+    if (n.gpu_count && n.gpu_model) return [n.gpu_count + "\u00d7 " + shortModel(n.gpu_model)];
+    return [];
+  }
+
+  function gpuSummary(n) {
+    return gpuGroups(n).join(", ") || "—";
+  }
+
+  function gpuTitle(n) {
+    const devs = Array.isArray(n.gpu_devices) ? n.gpu_devices : [];
+    return devs.map((d) => d.count + "\u00d7 " + d.model + (d.memory ? ", " + gib(d.memory) + " each" : "")).join("; ");
+  }
+
+  function gib(bytes) {
+    const v = Number(bytes) / 1073741824;
+    return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " GiB";
+  }
+
+  function allModels(n) {
+    return [].concat(n.loaded_models || [], n.loaded_embedding_models || []);
+  }
+
+  function readiness(n) {
+    const r = n.ready_models;
+    if (Array.isArray(r) && r.length === 2 && r[0] < r[1]) return r[0] + "/" + r[1] + " ready";
+    return "";
+  }
+
+  function percent(v) {
+    return typeof v === "number" && Number.isFinite(v) ? Math.round(v) + "%" : "—";
+  }
+
+  function statusLabel(s) {
+    return { pending: "Pending", registering: "Registering", online: "Online", offline: "Offline" }[s] || String(s);
+  }
+
+  function isAdmin() {
+    return !!session && session.role === "admin";
+  }
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  class Unreachable extends Error {}
+
+  // Calls the daemon. Throws Unreachable when fetch fails, ApiError on a
+  // non-2xx reply (with the daemon's sentence), returns the parsed body.
+  async function api(method, path, body, opts) {
+    const useAuth = !(opts && opts.noAuth);
+    const headers = { Accept: "application/json" };
+    if (useAuth && session) headers.Authorization = "Bearer " + session.token;
+    const init = { method, headers, cache: "no-store", credentials: "omit", redirect: "error" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch (e) {
+      throw new Unreachable(e && e.message ? e.message : "network error");
+    }
+    noteClock(resp);
+    const text = await resp.text().catch(() => "");
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        data = null;
+      }
+    }
+    if (!resp.ok) {
+      const msg = data && typeof data.error === "string" && data.error
+        ? data.error
+        : "the daemon answered HTTP " + resp.status;
+      const code = data && typeof data.code === "string" ? data.code : "http_" + resp.status;
+      throw new ApiError(resp.status, code, msg);
+    }
+    return data;
+  }
+
+  // Relative times are computed on the daemon's clock when the browser's
+  // clock is off by more than a couple of seconds.
+  function noteClock(resp) {
+    const date = Date.parse(resp.headers.get("Date") || "");
+    if (Number.isNaN(date)) return;
+    const offset = date + 500 - Date.now();
+    clockOffsetMs = Math.abs(offset) > 2500 ? offset : 0;
+  }
+
+  // ---------------------------------------------------------------- session
+
+  function loadSession() {
+    let s = null;
+    try {
+      s = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+    } catch (e) {
+      s = null;
+    }
+    if (!s || typeof s.token !== "string" || !s.token || typeof s.role !== "string") return null;
+    return { token: s.token, role: s.role, username: String(s.username || s.role), expires_at: s.expires_at || null };
+  }
+
+  function saveSession(s) {
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+    } catch (e) {
+      // Private mode without storage: the session lasts until the reload.
+    }
+  }
+
+  function forgetSession() {
+    try {
+      localStorage.removeItem(STORAGE_KEY);
+    } catch (e) {
+      // nothing to forget
+    }
+  }
+
+  function expired(s) {
+    const t = parseTime(s.expires_at);
+    return t !== null && t <= Date.now();
+  }
+
+  // Back to the login form, with a message ("info" or "error").
+  function showLogin(message) {
+    generation += 1;
+    stopPolling();
+    polling = false;
+    pollAgain = false;
+    session = null;
+    loaded = false;
+    nodes = [];
+    clearRows();
+    closeDialogs();
+    show($("nodes-view"), false);
+    show($("user-box"), false);
+    show($("pending-count"), false);
+    setTrouble(null);
+    hideNotices();
+    document.title = "llmlb — sign in";
+    const info = $("login-info");
+    info.textContent = message || "";
+    show($("login-error"), false);
+    show($("login-view"), true);
+    const user = $("login-username");
+    const pass = $("login-password");
+    pass.value = "";
+    (user.value ? pass : user).focus();
+  }
+
+  function sessionExpired() {
+    forgetSession();
+    showLogin("Your session has ended (it expired or was signed out elsewhere). Please sign in again.");
+  }
+
+  function showDashboard() {
+    generation += 1;
+    polling = false;
+    pollAgain = false;
+    show($("login-view"), false);
+    $("user-name").textContent = session.username;
+    $("user-role").textContent = session.role;
+    show($("user-box"), true);
+    show($("actions-heading"), isAdmin());
+    $("nodes-table").classList.toggle("no-actions", !isAdmin());
+    show($("nodes-view"), true);
+    $("summary").textContent = "Loading nodes…";
+    show($("empty"), false);
+    document.title = "llmlb";
+    startPolling();
+  }
+
+  async function onLogin(ev) {
+    ev.preventDefault();
+    const username = $("login-username").value.trim();
+    const password = $("login-password").value;
+    const err = $("login-error");
+    show(err, false);
+    if (!username || !password) {
+      err.textContent = "Enter your username and password.";
+      show(err, true);
+      (username ? $("login-password") : $("login-username")).focus();
+      return;
+    }
+    const button = $("login-submit");
+    button.disabled = true;
+    button.textContent = "Signing in…";
+    try {
+      const r = await api("POST", "/v0/auth/login", { username, password }, { noAuth: true });
+      session = { token: r.token, username: r.username, role: r.role, expires_at: r.expires_at };
+      saveSession(session);
+      $("login-password").value = "";
+      $("login-info").textContent = "";
+      showDashboard();
+      $("nodes-heading").focus();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        err.textContent = "Wrong username or password. Please try again.";
+      } else if (e instanceof ApiError && e.status === 429) {
+        err.textContent = "Too many attempts: " + e.message;
+      } else if (e instanceof ApiError) {
+        err.textContent = "Sign-in failed: " + e.message;
+      } else {
+        err.textContent = "Cannot reach the llmlb daemon. Check that llmlbd is running, then try again.";
+      }
+      show(err, true);
+      $("login-password").value = "";
+      $("login-password").focus();
+    } finally {
+      button.disabled = false;
+      button.textContent = "Sign in";
+    }
+  }
+
+  async function onLogout() {
+    const s = session;
+    forgetSession();
+    showLogin("You have signed out.");
+    if (s && s.token.startsWith("llmlb_st_")) {
+      // Ends the session on the daemon too; the page is signed out either way.
+      try {
+        await fetch("/v0/auth/logout", {
+          method: "POST",
+          headers: { Authorization: "Bearer " + s.token },
+          cache: "no-store",
+          credentials: "omit",
+        });
+      } catch (e) {
+        // The token is forgotten here; the daemon expires it on its own.
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- polling
+
+  function startPolling() {
+    stopPolling();
+    poll();
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  function refreshNow() {
+    if (polling) {
+      pollAgain = true;
+    } else {
+      stopPolling();
+      poll();
+    }
+  }
+
+  async function poll() {
+    if (!session) return;
+    const gen = generation;
+    const seenMutations = mutations;
+    polling = true;
+    pollTimer = null;
+    try {
+      const list = await api("GET", "/v0/nodes");
+      if (gen !== generation) return;
+      if (seenMutations !== mutations) {
+        // An action finished while this list was on its way: fetch again.
+        pollAgain = true;
+        return;
+      }
+      nodes = Array.isArray(list) ? list : [];
+      loaded = true;
+      lastOkAt = Date.now();
+      setTrouble(null);
+      render();
+    } catch (e) {
+      if (gen !== generation) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      if (e instanceof ApiError && e.status === 403) {
+        forgetSession();
+        showLogin("This account may not view the fleet: " + e.message);
+        return;
+      }
+      setTrouble(e);
+      if (loaded) render();
+    } finally {
+      if (gen === generation) {
+        polling = false;
+        if (session) {
+          const delay = pollAgain ? 0 : POLL_MS;
+          pollAgain = false;
+          pollTimer = setTimeout(poll, delay);
+        }
+      }
+    }
+  }
+
+  // The banner for an unreachable or failing daemon; null clears it.
+  function setTrouble(e) {
+    const banner = $("unreachable");
+    const detail = $("unreachable-detail");
+    const title = banner.querySelector("strong");
+    if (!e) {
+      troubleKind = null;
+      show(banner, false);
+      $("nodes-view").classList.remove("stale");
+      return;
+    }
+    // The banner is an alert: its text changes only when the trouble does,
+    // so that a screen reader announces it once, not at every retry.
+    const kind = e instanceof Unreachable ? "unreachable" : "error:" + e.message;
+    if (kind === troubleKind) return;
+    troubleKind = kind;
+    if (e instanceof Unreachable) {
+      title.textContent = "Cannot reach the llmlb daemon.";
+      detail.textContent = "Retrying every few seconds; this page catches up by itself when the daemon is back."
+        + (lastOkAt ? " The list below is from " + new Date(lastOkAt).toLocaleTimeString() + "." : "");
+    } else {
+      title.textContent = "The daemon could not list the nodes.";
+      detail.textContent = e.message + ". Retrying every few seconds.";
+    }
+    $("nodes-view").classList.toggle("stale", loaded);
+    show(banner, true);
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  function sortedNodes() {
+    const list = nodes.slice();
+    list.sort((a, b) => {
+      const pa = a.status === "pending" ? 0 : 1;
+      const pb = b.status === "pending" ? 0 : 1;
+      if (pa !== pb) return pa - pb;
+      const na = displayName(a).toLowerCase();
+      const nb = displayName(b).toLowerCase();
+      if (na !== nb) return na < nb ? -1 : 1;
+      return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    });
+    return list;
+  }
+
+  function counts() {
+    const c = { pending: 0, registering: 0, online: 0, offline: 0 };
+    for (const n of nodes) if (n.status in c) c[n.status] += 1;
+    return c;
+  }
+
+  // What has focus, as a key that survives re-rendering ("approve:<id>").
+  function focusKey() {
+    const a = document.activeElement;
+    return a && a.dataset && a.dataset.focusKey ? a.dataset.focusKey : null;
+  }
+
+  function restoreFocus(key) {
+    if (!key) return;
+    const a = document.activeElement;
+    if (a && a !== document.body && a.isConnected) {
+      if (a.dataset && a.dataset.focusKey === key) return;
+      if (!a.closest || !a.closest("#nodes-body")) return;
+    }
+    for (const e of document.querySelectorAll("[data-focus-key]")) {
+      if (e.dataset.focusKey === key && !e.hidden) {
+        e.focus({ preventScroll: true });
+        return;
+      }
+    }
+    // The control went away (an approved node has no Approve button): its
+    // row's name takes the focus, else the heading.
+    const id = key.slice(key.indexOf(":") + 1);
+    const rec = rows.get(id);
+    if (rec && rec.tr.isConnected) {
+      rec.nameButton.focus({ preventScroll: true });
+    } else {
+      $("nodes-heading").focus({ preventScroll: true });
+    }
+  }
+
+  function render() {
+    const key = focusKey();
+    const c = counts();
+
+    const pc = $("pending-count");
+    pc.textContent = c.pending === 1 ? "1 pending" : c.pending + " pending";
+    pc.setAttribute("aria-label", c.pending === 1
+      ? "1 node waits for approval"
+      : c.pending + " nodes wait for approval");
+    show(pc, c.pending > 0);
+    document.title = c.pending > 0 ? "(" + c.pending + " pending) llmlb" : "llmlb";
+
+    const parts = STATUSES.filter((s) => c[s] > 0).map((s) => c[s] + " " + s);
+    const total = nodes.length;
+    $("summary").textContent = (total === 1 ? "1 node" : total + " nodes")
+      + (parts.length ? " (" + parts.join(", ") + ")" : "")
+      + (lastOkAt ? " · updated " + new Date(lastOkAt).toLocaleTimeString() : "");
+
+    const shown = sortedNodes().filter((n) => filter === "all" || n.status === filter);
+    const body = $("nodes-body");
+    const keep = new Set(shown.map((n) => n.id));
+    for (const [id, rec] of rows) {
+      if (!keep.has(id)) {
+        rec.tr.remove();
+        if (!nodes.some((n) => n.id === id)) rows.delete(id);
+      }
+    }
+    shown.forEach((n, i) => {
+      let rec = rows.get(n.id);
+      if (!rec) {
+        rec = makeRow(n.id);
+        rows.set(n.id, rec);
+      }
+      updateRow(rec, n);
+      const at = body.children[i];
+      if (at !== rec.tr) body.insertBefore(rec.tr, at || null);
+    });
+    while (body.children.length > shown.length) body.lastElementChild.remove();
+
+    const empty = $("empty");
+    if (!loaded) {
+      show(empty, false);
+    } else if (total === 0) {
+      empty.textContent = "No nodes yet. A machine appears here as soon as llmlb-node registers it, and waits for approval.";
+      show(empty, true);
+    } else if (shown.length === 0) {
+      empty.textContent = filter === "pending"
+        ? "No node is waiting for approval."
+        : "No node is " + filter + " right now.";
+      show(empty, true);
+    } else {
+      show(empty, false);
+    }
+    show($("table-wrap"), shown.length > 0 || !loaded);
+
+    restoreFocus(key);
+    if (detailId) renderDetail();
+  }
+
+  function clearRows() {
+    rows.clear();
+    $("nodes-body").replaceChildren();
+  }
+
+  const COLUMNS = ["Name", "Status", "Address", "GPUs", "Models", "Last seen", "Use", "Actions"];
+
+  function makeRow(id) {
+    const tr = el("tr", { dataset: { nodeId: id } });
+    const cells = COLUMNS.map((label, i) => {
+      const td = el(i === 0 ? "th" : "td", { attrs: { "data-label": label, scope: i === 0 ? "row" : null } });
+      td.className = "col-" + label.toLowerCase().replace(/[^a-z]+/g, "-");
+      tr.append(td);
+      return td;
+    });
+    const nameButton = el("button", {
+      className: "name-btn",
+      attrs: { type: "button", "aria-haspopup": "dialog" },
+      dataset: { focusKey: "name:" + id, action: "detail", id },
+    });
+    const machine = el("span", { className: "machine-name" });
+    cells[0].append(nameButton, machine);
+    return { tr, cells, nameButton, machine, sig: new Array(COLUMNS.length).fill(null) };
+  }
+
+  // Sets a cell's content only when its signature changed, so that a
+  // refresh leaves untouched cells (and whatever has focus in them) alone.
+  function setCell(rec, i, sig, build) {
+    if (rec.sig[i] === sig) return;
+    rec.sig[i] = sig;
+    const td = rec.cells[i];
+    td.replaceChildren(el("div", { className: "cell" }, build()));
+  }
+
+  function updateRow(rec, n) {
+    const name = displayName(n);
+    rec.tr.classList.toggle("is-pending", n.status === "pending");
+    rec.tr.classList.toggle("is-offline", n.status === "offline");
+
+    if (rec.nameButton.textContent !== name) rec.nameButton.textContent = name;
+    rec.nameButton.setAttribute("aria-label", name + ": details");
+    const showMachine = name !== n.machine_name;
+    rec.machine.textContent = showMachine ? n.machine_name : "";
+    show(rec.machine, showMachine);
+
+    setCell(rec, 1, n.status + "|" + n.drained, () => {
+      const out = [el("span", { className: "badge status-" + n.status, text: statusLabel(n.status) })];
+      if (n.drained) out.push(el("span", { className: "badge badge-drained", text: "Drained" }));
+      return out;
+    });
+    setCell(rec, 2, address(n), () => [el("span", { className: "mono", text: address(n) })]);
+    setCell(rec, 3, gpuSummary(n) + "|" + gpuTitle(n), () => {
+      const groups = gpuGroups(n);
+      if (!groups.length) return [el("span", { className: "muted", text: "none" })];
+      return groups.map((g) => el("span", { className: "line", text: g, attrs: { title: gpuTitle(n) || null } }));
+    });
+    const models = allModels(n);
+    const ready = readiness(n);
+    setCell(rec, 4, models.join("\n") + "|" + ready + "|" + n.initializing, () => {
+      if (!models.length) return [el("span", { className: "muted", text: n.initializing ? "loading…" : "none" })];
+      const out = models.slice(0, 3).map((m) => el("span", { className: "line model", text: m, attrs: { title: m } }));
+      if (models.length > 3) {
+        out.push(el("span", { className: "line muted", text: "+" + (models.length - 3) + " more", attrs: { title: models.join(", ") } }));
+      }
+      if (ready) out.push(el("span", { className: "line muted", text: ready }));
+      return out;
+    });
+    const seen = ago(n.last_seen);
+    setCell(rec, 5, seen + "|" + n.last_seen, () => [
+      n.last_seen
+        ? el("time", { text: seen, attrs: { datetime: n.last_seen, title: absolute(n.last_seen) } })
+        : el("span", { className: "muted", text: "never" }),
+    ]);
+    const use = [["CPU", n.cpu_usage], ["Mem", n.memory_usage], ["GPU", n.gpu_usage]];
+    setCell(rec, 6, use.map((u) => percent(u[1])).join("|"), () => [
+      el("div", { className: "usage" }, use.map(([label, v]) => usageLine(label, v))),
+    ]);
+
+    if (isAdmin()) {
+      const sig = [n.status, n.token_age_secs !== null && n.token_age_secs !== undefined,
+        busy.has("approve:" + n.id), busy.has("remove:" + n.id), busy.has("rotate:" + n.id), name].join("|");
+      setCell(rec, 7, sig, () => actionButtons(n, name));
+      show(rec.cells[7], true);
+    } else {
+      rec.cells[7].replaceChildren();
+      rec.sig[7] = null;
+      show(rec.cells[7], false);
+    }
+  }
+
+  function usageLine(label, v) {
+    const known = typeof v === "number" && Number.isFinite(v);
+    const line = el("div", { className: "usage-line" + (known ? "" : " is-unknown") });
+    line.append(el("span", { className: "usage-label", text: label }));
+    const meter = el("meter", {
+      attrs: {
+        min: 0, max: 100, low: 70, high: 90, optimum: 0,
+        value: known ? Math.min(100, Math.max(0, v)) : 0,
+        "aria-label": label + " use",
+        "aria-valuetext": known ? percent(v) : "unknown",
+      },
+    });
+    line.append(meter, el("span", { className: "usage-value", text: percent(v) }));
+    return line;
+  }
+
+  function actionButtons(n, name) {
+    const wrap = el("div", { className: "actions" });
+    const button = (action, label, busyLabel, cls, hint) => {
+      const running = busy.has(action + ":" + n.id);
+      const b = el("button", {
+        className: "btn btn-small " + cls,
+        text: running ? busyLabel : label,
+        attrs: {
+          type: "button",
+          "aria-label": label + " " + name + (hint ? " (" + hint + ")" : ""),
+          "aria-disabled": running ? "true" : null,
+        },
+        dataset: { action, id: n.id, focusKey: action + ":" + n.id },
+      });
+      wrap.append(b);
+    };
+    if (n.status === "pending") button("approve", "Approve", "Approving…", "btn-primary");
+    // A pending node is not trusted yet: it is approved or removed, not rotated.
+    if (n.status !== "pending" && n.token_age_secs !== null && n.token_age_secs !== undefined) {
+      button("rotate", "Rotate token", "Rotating…", "", "the node gets a new token with its next heartbeat");
+    }
+    button("remove", "Remove", "Removing…", "btn-danger-quiet");
+    return [wrap];
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  function nodeById(id) {
+    return nodes.find((n) => n.id === id) || null;
+  }
+
+  function notice(text) {
+    show($("action-error"), false);
+    $("notice-text").textContent = text;
+    show($("notice"), true);
+  }
+
+  function actionError(text) {
+    show($("notice"), false);
+    $("action-error-text").textContent = text;
+    show($("action-error"), true);
+  }
+
+  function hideNotices() {
+    show($("notice"), false);
+    show($("action-error"), false);
+  }
+
+  // Runs an admin action: marks its button busy, shows the outcome, applies
+  // the reply to the local list at once (no flash of the old state) and
+  // refreshes from the daemon.
+  async function runAction(action, n, request, success, apply) {
+    const key = action + ":" + n.id;
+    if (busy.has(key)) return;
+    const gen = generation;
+    busy.add(key);
+    render();
+    try {
+      const r = await request();
+      if (gen !== generation) return;
+      mutations += 1;
+      if (apply) apply(r);
+      notice(success(r));
+    } catch (e) {
+      if (gen !== generation) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      const what = { approve: "approve", remove: "remove", rotate: "rotate the token of" }[action];
+      if (e instanceof Unreachable) {
+        actionError("Could not " + what + " " + displayName(n) + ": the daemon cannot be reached.");
+      } else {
+        actionError("Could not " + what + " " + displayName(n) + ": " + e.message);
+      }
+    } finally {
+      busy.delete(key);
+      if (gen === generation) {
+        render();
+        refreshNow();
+      }
+    }
+  }
+
+  function approve(n) {
+    const name = displayName(n);
+    return runAction("approve", n,
+      () => api("POST", "/v0/nodes/" + encodeURIComponent(n.id) + "/approve", {}),
+      () => "Approved " + name + ". It receives traffic once it is online.",
+      (r) => {
+        if (r && r.id === n.id) nodes = nodes.map((x) => (x.id === r.id ? r : x));
+      });
+  }
+
+  function rotate(n) {
+    const name = displayName(n);
+    return runAction("rotate", n,
+      () => api("POST", "/v0/nodes/" + encodeURIComponent(n.id) + "/token/rotate", {}),
+      (r) => "Token rotation started for " + name + ": the node receives its new token with its next heartbeat"
+        + (r && r.old_token_expires_at ? "; the old token stops working by " + absolute(r.old_token_expires_at) : "")
+        + ".");
+  }
+
+  function askRemove(n) {
+    const name = displayName(n);
+    confirmReturnKey = "remove:" + n.id;
+    $("confirm-title").textContent = "Remove " + name + "?";
+    $("confirm-text").textContent = "Its token is revoked at once and it receives no more traffic. "
+      + "If the machine registers again, it waits in pending for a new approval.";
+    confirmed = () => runAction("remove", n,
+      () => api("DELETE", "/v0/nodes/" + encodeURIComponent(n.id)),
+      () => "Removed " + name + " and revoked its token.",
+      () => {
+        nodes = nodes.filter((x) => x.id !== n.id);
+      });
+    const d = $("confirm-dialog");
+    d.returnValue = "";
+    d.showModal();
+    $("confirm-cancel").focus();
+  }
+
+  function onConfirmClose() {
+    const run = $("confirm-dialog").returnValue === "ok" ? confirmed : null;
+    confirmed = null;
+    const key = confirmReturnKey;
+    confirmReturnKey = null;
+    if (run) {
+      run();
+    }
+    restoreFocusAfterDialog(key);
+  }
+
+  function restoreFocusAfterDialog(key) {
+    if (!key) return;
+    const a = document.activeElement;
+    if (a && a !== document.body && a.isConnected && !a.closest("dialog")) return;
+    for (const e of document.querySelectorAll("[data-focus-key]")) {
+      if (e.dataset.focusKey === key) {
+        e.focus();
+        return;
+      }
+    }
+    restoreFocus(key);
+  }
+
+  function onTableClick(ev) {
+    const b = ev.target.closest("button[data-action]");
+    if (!b || b.getAttribute("aria-disabled") === "true") return;
+    const n = nodeById(b.dataset.id);
+    if (!n) return;
+    switch (b.dataset.action) {
+      case "detail":
+        openDetail(n.id, b.dataset.focusKey);
+        break;
+      case "approve":
+        if (isAdmin()) approve(n);
+        break;
+      case "rotate":
+        if (isAdmin()) rotate(n);
+        break;
+      case "remove":
+        if (isAdmin()) askRemove(n);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- detail
+
+  function openDetail(id, returnKey) {
+    detailId = id;
+    detailSig = null;
+    detailReturnKey = returnKey;
+    renderDetail();
+    const d = $("detail-dialog");
+    if (!d.open) d.showModal();
+    $("detail-close").focus();
+  }
+
+  function section(title, content) {
+    return el("section", { className: "detail-section" }, [el("h3", { text: title }), content]);
+  }
+
+  function facts(pairs) {
+    const dl = el("dl", { className: "facts" });
+    for (const [k, v] of pairs) {
+      if (v === undefined) continue;
+      dl.append(el("dt", { text: k }), el("dd", {}, [v instanceof Node ? v : (v === null || v === "" ? "—" : String(v))]));
+    }
+    return dl;
+  }
+
+  function when(iso, none) {
+    if (!iso) return el("span", { className: "muted", text: none || "never" });
+    return el("span", {}, [
+      el("time", { text: absolute(iso), attrs: { datetime: iso } }),
+      el("span", { className: "muted", text: " (" + ago(iso) + ")" }),
+    ]);
+  }
+
+  function list(items, none) {
+    if (!items || !items.length) return el("span", { className: "muted", text: none || "none" });
+    return el("ul", { className: "plain-list" }, items.map((t) => el("li", { text: t })));
+  }
+
+  function renderDetail() {
+    const n = nodeById(detailId);
+    const gone = $("detail-gone");
+    if (!n) {
+      show(gone, true);
+      return;
+    }
+    show(gone, false);
+    // Rebuilt only when the node changed (at each heartbeat), so that text
+    // selected in the view survives the 2 s refreshes.
+    const sig = JSON.stringify(n);
+    if (sig === detailSig) return;
+    detailSig = sig;
+    const name = displayName(n);
+    $("detail-title").textContent = name;
+
+    const gpus = (n.gpu_devices || []).map((d) => d.count + "\u00d7 " + d.model
+      + (d.memory ? " — " + gib(d.memory) + " each" + (d.count > 1 ? ", " + gib(d.memory * d.count) + " in all" : "") : ""));
+    const ready = Array.isArray(n.ready_models) ? n.ready_models[0] + " of " + n.ready_models[1] : null;
+    const tokenAge = n.token_age_secs === null || n.token_age_secs === undefined
+      ? el("span", { className: "muted", text: "no token (imported or revoked): the machine must register again" })
+      : duration(n.token_age_secs);
+
+    const overview = facts([
+      ["Status", el("span", { className: "badge status-" + n.status, text: statusLabel(n.status) })],
+      ["Machine name", n.machine_name],
+      ["Custom name", n.custom_name ? n.custom_name : undefined],
+      ["Node id", el("span", { className: "mono break", text: n.id })],
+      ["Address", el("span", { className: "mono", text: address(n) })],
+      ["Node API port", n.node_api_port],
+      ["Runtime", n.runtime_version || "—"],
+      ["Supported runtimes", (n.supported_runtimes || []).join(", ") || "—"],
+      ["Drained", n.drained ? "yes: no new requests" : "no"],
+    ]);
+    const gpuFacts = facts([
+      ["Devices", list(gpus, "none reported")],
+      ["Model name", n.gpu_model_name || undefined],
+      ["Compute capability", n.gpu_compute_capability || undefined],
+      ["Capability score", n.gpu_capability_score === null ? undefined : n.gpu_capability_score],
+    ]);
+    const modelFacts = facts([
+      ["Loaded", list(n.loaded_models)],
+      ["Embedding", list(n.loaded_embedding_models)],
+      ["Speech recognition", n.loaded_asr_models && n.loaded_asr_models.length ? list(n.loaded_asr_models) : undefined],
+      ["Text to speech", n.loaded_tts_models && n.loaded_tts_models.length ? list(n.loaded_tts_models) : undefined],
+      ["Ready", ready || undefined],
+      ["Initializing", n.initializing ? "yes" : "no"],
+    ]);
+    const metricFacts = facts([
+      ["CPU", percent(n.cpu_usage)],
+      ["Memory", percent(n.memory_usage)],
+      ["GPU", percent(n.gpu_usage)],
+      ["GPU memory", percent(n.gpu_memory_usage)],
+      ["Requests in flight", n.active_requests === null || n.active_requests === undefined ? "—" : n.active_requests],
+      ["Average response", typeof n.average_response_time_ms === "number" ? Math.round(n.average_response_time_ms) + " ms" : "—"],
+      ["Reported", when(n.metrics_updated_at, "no heartbeat yet")],
+    ]);
+    const tokenFacts = facts([
+      ["Token age", tokenAge],
+      ["Rotation", n.token_rotation_pending ? "under way: the node picks up its new token with its next heartbeat" : "none under way"],
+    ]);
+    const timeFacts = facts([
+      ["Registered", when(n.registered_at)],
+      ["Approved", when(n.approved_at, "not yet")],
+      ["Last seen", when(n.last_seen)],
+      ["Online since", when(n.online_since, "not online")],
+    ]);
+    const tags = (n.tags || []).length
+      ? el("ul", { className: "tags" }, n.tags.map((t) => el("li", { className: "tag", text: t })))
+      : el("span", { className: "muted", text: "none" });
+    const notes = n.notes ? el("p", { className: "notes", text: n.notes }) : el("span", { className: "muted", text: "none" });
+
+    $("detail-body").replaceChildren(
+      section("Overview", overview),
+      section("GPUs", gpuFacts),
+      section("Models", modelFacts),
+      section("Metrics", metricFacts),
+      section("Token", tokenFacts),
+      section("Times", timeFacts),
+      section("Tags", tags),
+      section("Notes", notes),
+    );
+  }
+
+  function onDetailClose() {
+    const key = detailReturnKey;
+    detailId = null;
+    detailReturnKey = null;
+    restoreFocusAfterDialog(key);
+  }
+
+  function closeDialogs() {
+    for (const id of ["confirm-dialog", "detail-dialog"]) {
+      const d = $(id);
+      if (d.open) d.close();
+    }
+    confirmed = null;
+    detailId = null;
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  function init() {
+    $("login-form").addEventListener("submit", onLogin);
+    $("logout").addEventListener("click", onLogout);
+    $("nodes-body").addEventListener("click", onTableClick);
+    $("status-filter").addEventListener("change", (ev) => {
+      filter = ev.target.value;
+      render();
+    });
+    $("pending-count").addEventListener("click", () => {
+      filter = "pending";
+      $("status-filter").value = "pending";
+      render();
+      $("status-filter").focus();
+    });
+    $("notice-close").addEventListener("click", () => {
+      show($("notice"), false);
+      $("nodes-heading").focus();
+    });
+    $("action-error-close").addEventListener("click", () => {
+      show($("action-error"), false);
+      $("nodes-heading").focus();
+    });
+    $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close("cancel"));
+    $("confirm-ok").addEventListener("click", () => $("confirm-dialog").close("ok"));
+    $("confirm-dialog").addEventListener("close", onConfirmClose);
+    $("detail-close").addEventListener("click", () => $("detail-dialog").close());
+    $("detail-dialog").addEventListener("close", onDetailClose);
+    // A click on the backdrop closes the detail view.
+    $("detail-dialog").addEventListener("click", (ev) => {
+      if (ev.target === ev.currentTarget) {
+        const r = ev.currentTarget.getBoundingClientRect();
+        const inside = ev.clientX >= r.left && ev.clientX <= r.right && ev.clientY >= r.top && ev.clientY <= r.bottom;
+        if (!inside) ev.currentTarget.close();
+      }
+    });
+    // Signing out in another tab signs out here too.
+    window.addEventListener("storage", (ev) => {
+      if (ev.key === STORAGE_KEY && !ev.newValue && session) showLogin("You were signed out in another tab.");
+    });
+    // Catch up at once when the tab becomes visible again.
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && session) refreshNow();
+    });
+    filter = $("status-filter").value || "all";
+
+    const stored = loadSession();
+    if (stored && expired(stored)) {
+      forgetSession();
+      showLogin("Your session has expired. Please sign in again.");
+    } else if (stored) {
+      session = stored;
+      showDashboard();
+    } else {
+      showLogin("");
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
