@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbd' -ScriptBlock {
             [CompletionResult]::new('--header-timeout', '--header-timeout', [CompletionResultType]::ParameterName, 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)')
             [CompletionResult]::new('--upstream-timeout', '--upstream-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a node to start answering a proxied request')
             [CompletionResult]::new('--upstream-connect-timeout', '--upstream-connect-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a connection to a node before trying another')
+            [CompletionResult]::new('--http-workers', '--http-workers', [CompletionResultType]::ParameterName, 'Threads serving HTTP, each with its own event loop [default: one per CPU core]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
             [CompletionResult]::new('--no-reachability-check', '--no-reachability-check', [CompletionResultType]::ParameterName, 'Do not probe a registering node''s /v1/models before accepting it')
             [CompletionResult]::new('--require-api-key', '--require-api-key', [CompletionResultType]::ParameterName, 'Require an API key of role inference (or admin) on the /v1 endpoints')

@@ -23,7 +23,7 @@ _llmlbd() {
 
     case "${cmd}" in
         llmlbd)
-            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --log-format --help --version"
+            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,10 @@ _llmlbd() {
                     return 0
                     ;;
                 --upstream-connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-workers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[llmlbd] = {|@words|
             cand --header-timeout 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)'
             cand --upstream-timeout 'How long to wait for a node to start answering a proxied request'
             cand --upstream-connect-timeout 'How long to wait for a connection to a node before trying another'
+            cand --http-workers 'Threads serving HTTP, each with its own event loop [default: one per CPU core]'
             cand --log-format 'Log format on stderr'
             cand --no-reachability-check 'Do not probe a registering node''s /v1/models before accepting it'
             cand --require-api-key 'Require an API key of role inference (or admin) on the /v1 endpoints'

@@ -8,6 +8,7 @@ complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps workin
 complete -c llmlbd -l header-timeout -d 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)' -r
 complete -c llmlbd -l upstream-timeout -d 'How long to wait for a node to start answering a proxied request' -r
 complete -c llmlbd -l upstream-connect-timeout -d 'How long to wait for a connection to a node before trying another' -r
+complete -c llmlbd -l http-workers -d 'Threads serving HTTP, each with its own event loop [default: one per CPU core]' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

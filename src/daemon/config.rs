@@ -68,6 +68,12 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_UPSTREAM_CONNECT_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
     pub upstream_connect_timeout: Duration,
 
+    /// Threads serving HTTP, each with its own event loop [default: one per
+    /// CPU core].
+    #[arg(long, env = "LLMLB_HTTP_WORKERS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub http_workers: Option<u16>,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod registry;
 pub mod router;
 pub mod server;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -60,6 +61,9 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         probe: probe::client(args.probe_timeout),
         reachability_check: !args.no_reachability_check,
         header_timeout: args.header_timeout,
+        http_workers: args.http_workers.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
         proxy: proxy::Proxy::new(proxy::ProxyConfig {
             timeout: args.upstream_timeout,
             connect_timeout: args.upstream_connect_timeout,
@@ -141,12 +145,16 @@ pub fn spawn(listener: TcpListener, state: AppState) -> anyhow::Result<RunningDa
     let upkeep_task = tokio::spawn(upkeep(state.clone(), rx.clone()));
     let flush_state = state.clone();
     let header_timeout = state.header_timeout;
+    let workers = state.http_workers;
     let task = tokio::spawn(async move {
         let mut rx = rx;
-        server::serve(listener, app, header_timeout, async move {
+        let result = server::serve(listener, app, header_timeout, workers, async move {
             let _ = rx.changed().await;
         })
         .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "the HTTP server failed");
+        }
         let _ = upkeep_task.await;
         flush_all(&flush_state).await;
     });

@@ -22,9 +22,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body::Frame;
 use http_body_util::Full;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use parking_lot::{Mutex, RwLock};
 use serde::Deserialize;
 
@@ -32,6 +29,7 @@ use super::error::ApiError;
 use super::extract::read_body;
 use super::registry::{Registry, RouteEntry};
 use super::router::AppState;
+use super::upstream::{Conn, SendError};
 use crate::api::auth::Role;
 
 /// Largest request body on `/v1` (prompts with images are large).
@@ -104,7 +102,6 @@ struct Table {
 
 pub struct Proxy {
     cfg: ProxyConfig,
-    client: HttpClient<HttpConnector, Full<Bytes>>,
     table: RwLock<Arc<Table>>,
     upstreams: Mutex<HashMap<String, Arc<Upstream>>>,
     rebuild: Mutex<()>,
@@ -114,16 +111,8 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(cfg: ProxyConfig) -> Proxy {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(cfg.connect_timeout));
-        let client = HttpClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
         Proxy {
             cfg,
-            client,
             table: RwLock::new(Arc::new(Table::default())),
             upstreams: Mutex::new(HashMap::new()),
             rebuild: Mutex::new(()),
@@ -398,9 +387,15 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
         *out.method_mut() = Method::POST;
         *out.uri_mut() = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
         *out.headers_mut() = headers.clone();
-        let sent = tokio::time::timeout(proxy.cfg.timeout, proxy.client.request(out)).await;
+        let connect_timeout = proxy.cfg.connect_timeout;
+        let sent = tokio::time::timeout(proxy.cfg.timeout, async {
+            let mut conn = Conn::checkout(&up.authority, connect_timeout).await?;
+            let resp = conn.send(out, connect_timeout).await?;
+            Ok::<_, SendError>((conn, resp))
+        })
+        .await;
         match sent {
-            Ok(Ok(resp)) => {
+            Ok(Ok((conn, resp))) => {
                 up.record_latency(started.elapsed());
                 let status = resp.status();
                 let (mut rparts, incoming) = resp.into_parts();
@@ -417,6 +412,7 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
                 }
                 let body = Tracked {
                     inner: incoming,
+                    conn: Some(conn),
                     done: Some(Done {
                         _guard: guard,
                         state: state.clone(),
@@ -433,8 +429,8 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
                     proxy.now_ms() + COOLDOWN.as_millis() as u64,
                     Ordering::Relaxed,
                 );
-                last_error = format!("{}: {}", up.node_id, describe(&e));
-                tracing::warn!(node_id = %up.node_id, model, error = %describe(&e), "upstream failed; trying another node");
+                last_error = format!("{}: {e}", up.node_id);
+                tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
                 drop(guard);
             }
             Err(_) => {
@@ -464,14 +460,6 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
     .into_response()
 }
 
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
-    let mut innermost: &dyn std::error::Error = e;
-    while let Some(s) = innermost.source() {
-        innermost = s;
-    }
-    innermost.to_string()
-}
-
 /// Records the request when its answer ends, however it ends.
 struct Done {
     _guard: InFlight,
@@ -492,9 +480,11 @@ impl Drop for Done {
     }
 }
 
-/// The upstream's body, passed through frame by frame.
+/// The upstream's body, passed through frame by frame. At its end the
+/// connection goes back to the pool; dropped before, it is closed.
 struct Tracked {
     inner: hyper::body::Incoming,
+    conn: Option<Conn>,
     done: Option<Done>,
 }
 
@@ -507,7 +497,20 @@ impl http_body::Body for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let poll = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+        let finished = match &poll {
+            Poll::Ready(None) => true,
+            // The server may stop polling once the body says it has ended.
+            Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
+            _ => false,
+        };
+        if finished {
+            if let Some(c) = self.conn.take() {
+                c.release();
+            }
+            self.done.take();
+        }
+        if let Poll::Ready(Some(Err(_))) = &poll {
+            self.conn.take();
             self.done.take();
         }
         poll

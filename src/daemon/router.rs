@@ -26,6 +26,7 @@ pub struct Shared {
     pub probe: reqwest::Client,
     pub reachability_check: bool,
     pub header_timeout: std::time::Duration,
+    pub http_workers: usize,
     pub proxy: super::proxy::Proxy,
     pub metrics: super::metrics::Metrics,
     pub started_at: DateTime<Utc>,

@@ -1,6 +1,12 @@
-//! The HTTP/1 accept loop. axum's own `serve` has no header read timeout, so
-//! connections are driven by hyper directly: a client that opens a
+//! The HTTP/1 accept loops. axum's own `serve` has no header read timeout,
+//! so connections are driven by hyper directly: a client that opens a
 //! connection and sends nothing (or trickles headers) is dropped.
+//!
+//! One thread per core, each with its own single-threaded runtime accepting
+//! on the shared listener, as nginx runs one event loop per worker: a
+//! request, its proxied upstream call and the answer stay on one thread, with
+//! no hand-over between threads. Blocking work (SQLite, argon2) still goes to
+//! the blocking pool.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,25 +21,40 @@ use tokio::net::TcpListener;
 /// How long shutdown waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting
-/// and waits (bounded) for open requests to finish.
+/// Serves `app` on `listener` with `workers` threads until `shutdown`
+/// resolves, then stops accepting and waits (bounded) for open requests.
+///
+/// This task accepts; each connection goes to the worker threads in turn,
+/// so they share the load evenly (a shared listener lets one thread grab
+/// most connections).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    workers: usize,
     shutdown: impl Future<Output = ()>,
-) {
-    let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .keep_alive(true);
+) -> std::io::Result<()> {
+    let mut senders = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers);
+    for i in 0..workers.max(1) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
+        let app = app.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("llmlbd-http-{i}"))
+                .spawn(move || runtime.block_on(worker(rx, app, header_timeout)))?,
+        );
+        senders.push(tx);
+    }
     tokio::pin!(shutdown);
+    let mut next = 0;
     loop {
-        let (stream, _peer) = tokio::select! {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok((stream, _peer)) => stream,
                 Err(e) => {
                     // Out of file descriptors and the like: back off, go on.
                     tracing::warn!(error = %e, "accept failed");
@@ -44,6 +65,45 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let _ = senders[next].send(stream);
+        next = (next + 1) % senders.len();
+    }
+    drop(listener);
+    // Closing the channels tells the workers to finish.
+    drop(senders);
+    let _ = tokio::task::spawn_blocking(move || {
+        for t in threads {
+            let _ = t.join();
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// One worker: serves the connections it is handed on the current thread's
+/// runtime until the channel closes, then drains its open requests.
+async fn worker(
+    mut incoming: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
+    app: Router,
+    header_timeout: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    while let Some(stream) = incoming.recv().await {
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serve a connection");
+                continue;
+            }
+        };
         let service = TowerToHyperService::new(app.clone());
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
@@ -53,7 +113,6 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
