@@ -1,10 +1,5 @@
 use clap::Parser;
 
-// The proxy allocates small buffers per request; mimalloc does that faster
-// than the system allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use llmlb::daemon::{self, config::DaemonArgs};
 
 #[tokio::main]

@@ -113,6 +113,7 @@ async fn flush_all(state: &AppState) {
         .blocking(|s| {
             s.registry.flush()?;
             s.auth.flush(&s.registry)?;
+            s.registry.checkpoint()?;
             Ok(())
         })
         .await;

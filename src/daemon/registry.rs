@@ -30,6 +30,10 @@ use crate::store::nodes::{self as node_store, GpuSummary, HeartbeatUpdate, NodeR
 use crate::store::tokens::{self as token_store, TokenKind, TokenRow};
 use crate::store::{Store, StoreError};
 
+/// How many nodes one hold of the fleet lock covers in bulk work (listing,
+/// write-behind), so heartbeats never wait long.
+const LOCK_CHUNK: usize = 256;
+
 /// Timing settings of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
@@ -270,6 +274,8 @@ pub struct Registry {
     /// Bumped whenever the set of nodes that may receive traffic, or their
     /// models, may have changed; the proxy rebuilds its table when it moves.
     routing_gen: AtomicU64,
+    /// The WAL checkpointer, used without the store lock.
+    checkpointer: Mutex<Option<rusqlite::Connection>>,
 }
 
 /// A node that may receive proxied requests: approved, online, not drained.
@@ -348,7 +354,9 @@ impl Registry {
                 fleet.insert(live);
             }
         }
+        let checkpointer = store.take_checkpointer();
         Ok(Registry {
+            checkpointer: Mutex::new(checkpointer),
             store: Mutex::new(store),
             fleet: RwLock::new(fleet),
             cfg,
@@ -413,20 +421,51 @@ impl Registry {
 
     // ----- reads -------------------------------------------------------
 
-    pub fn list(&self, filter: Option<NodeStatus>) -> Vec<NodeView> {
+    /// Every node (or those with `filter`'s status) as the JSON array of
+    /// `GET /v0/nodes`, in registration order, handed to `emit` in pieces of
+    /// a few hundred nodes: the fleet lock is never held for long, and the
+    /// whole answer never sits in memory at once. Stops early when `emit`
+    /// returns false (the client went away).
+    pub fn list_json(&self, filter: Option<NodeStatus>, mut emit: impl FnMut(Vec<u8>) -> bool) {
         let now = Instant::now();
         let wall = Utc::now();
         let timeout = self.cfg.node_timeout;
-        let fleet = self.fleet.read();
-        let mut out: Vec<NodeView> = fleet
-            .nodes
-            .values()
-            .filter(|n| filter.is_none_or(|f| n.status(now, timeout) == f))
-            .map(|n| n.view(now, timeout, wall))
-            .collect();
-        drop(fleet);
-        out.sort_unstable_by(|a, b| (a.registered_at, &a.id).cmp(&(b.registered_at, &b.id)));
-        out
+        let mut order: Vec<(DateTime<Utc>, String)> = {
+            let fleet = self.fleet.read();
+            fleet
+                .nodes
+                .values()
+                .filter(|n| filter.is_none_or(|f| n.status(now, timeout) == f))
+                .map(|n| (n.rec.registered_at, n.rec.id.clone()))
+                .collect()
+        };
+        order.sort_unstable();
+        let mut first = true;
+        let mut out = Vec::with_capacity(LOCK_CHUNK * 1200 + 2);
+        out.push(b'[');
+        for chunk in order.chunks(LOCK_CHUNK) {
+            let views: Vec<NodeView> = {
+                let fleet = self.fleet.read();
+                chunk
+                    .iter()
+                    .filter_map(|(_, id)| fleet.nodes.get(id))
+                    .map(|n| n.view(now, timeout, wall))
+                    .collect()
+            };
+            for v in &views {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                serde_json::to_writer(&mut out, v).expect("a node view always serializes");
+            }
+            let piece = std::mem::replace(&mut out, Vec::with_capacity(LOCK_CHUNK * 1200));
+            if !emit(piece) {
+                return;
+            }
+        }
+        out.push(b']');
+        emit(out);
     }
 
     pub fn get(&self, id: &str) -> ApiResult<NodeView> {
@@ -927,27 +966,37 @@ impl Registry {
     /// Writes heartbeat data of dirty nodes in one transaction. Returns how
     /// many nodes were written.
     pub fn flush(&self) -> Result<usize, StoreError> {
-        let updates: Vec<HeartbeatUpdate> = {
-            let mut fleet = self.fleet.write();
+        // Copied out in small chunks, so heartbeats never wait long for the
+        // lock while thousands of nodes are written behind.
+        let dirty: Vec<String> = {
+            let fleet = self.fleet.read();
             fleet
                 .nodes
-                .values_mut()
+                .values()
                 .filter(|n| n.dirty)
-                .map(|n| {
-                    n.dirty = false;
-                    let models_dirty = std::mem::take(&mut n.models_dirty);
-                    HeartbeatUpdate {
-                        id: n.rec.id.clone(),
-                        last_seen: n.rec.last_seen,
-                        online_since: n.rec.online_since,
-                        initializing: n.rec.initializing,
-                        ready_models: n.rec.ready_models,
-                        metrics: n.rec.metrics.clone(),
-                        models: models_dirty.then(|| n.rec.models.clone()),
-                    }
-                })
+                .map(|n| n.rec.id.clone())
                 .collect()
         };
+        let mut updates: Vec<HeartbeatUpdate> = Vec::with_capacity(dirty.len());
+        for chunk in dirty.chunks(LOCK_CHUNK) {
+            let mut fleet = self.fleet.write();
+            for id in chunk {
+                let Some(n) = fleet.nodes.get_mut(id) else {
+                    continue;
+                };
+                n.dirty = false;
+                let models_dirty = std::mem::take(&mut n.models_dirty);
+                updates.push(HeartbeatUpdate {
+                    id: n.rec.id.clone(),
+                    last_seen: n.rec.last_seen,
+                    online_since: n.rec.online_since,
+                    initializing: n.rec.initializing,
+                    ready_models: n.rec.ready_models,
+                    metrics: n.rec.metrics.clone(),
+                    models: models_dirty.then(|| n.rec.models.clone()),
+                });
+            }
+        }
         if updates.is_empty() {
             return Ok(0);
         }
@@ -969,6 +1018,15 @@ impl Registry {
             return Err(e);
         }
         Ok(updates.len())
+    }
+
+    /// Checkpoints the WAL into the database file on a connection of its
+    /// own, so commits (registrations, approvals) are not held up.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        match self.checkpointer.lock().as_ref() {
+            Some(c) => Store::checkpoint(c),
+            None => Ok(()),
+        }
     }
 
     /// Periodic upkeep: nodes that went offline, rotations whose grace ran

@@ -48,6 +48,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// An open database.
 pub struct Store {
     conn: Connection,
+    /// A second connection that only checkpoints the WAL, so that the copy
+    /// into the database file never stalls a commit (none for in-memory).
+    checkpointer: Option<Connection>,
 }
 
 impl Store {
@@ -80,7 +83,17 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        let checkpointer = if path == Path::new(":memory:") {
+            None
+        } else {
+            // Commits no longer checkpoint by themselves; `checkpoint` does,
+            // from the write-behind task.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let c = Connection::open(path)?;
+            c.busy_timeout(Duration::from_secs(5))?;
+            Some(c)
+        };
+        let mut store = Store { conn, checkpointer };
         store.migrate(path)?;
         Ok(store)
     }
@@ -104,6 +117,19 @@ impl Store {
             tracing::info!(migration = name, "applied database migration");
         }
         Ok(())
+    }
+
+    /// Copies what the WAL holds into the database file, as far as possible
+    /// without waiting for anyone (a passive checkpoint).
+    pub fn checkpoint(checkpointer: &Connection) -> Result<()> {
+        checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Takes the checkpointing connection out, to use it without the store
+    /// lock.
+    pub fn take_checkpointer(&mut self) -> Option<Connection> {
+        self.checkpointer.take()
     }
 
     /// The schema version now in force.

@@ -1,5 +1,7 @@
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
@@ -49,7 +51,7 @@ pub async fn list(
     State(state): State<AppState>,
     _: Viewer,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Vec<NodeView>>> {
+) -> ApiResult<impl IntoResponse> {
     let filter = match q.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(NodeStatus::parse(s).ok_or_else(|| {
@@ -59,7 +61,22 @@ pub async fn list(
             )
         })?),
     };
-    Ok(Json(state.registry.list(filter)))
+    // Built on a blocking thread, off the event loop, and streamed as it is
+    // built: a large fleet is megabytes of JSON.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let shared = state.0.clone();
+    tokio::task::spawn_blocking(move || {
+        shared
+            .registry
+            .list_json(filter, |piece| tx.blocking_send(piece).is_ok());
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::new(Pieces(rx)),
+    ))
 }
 
 pub async fn show(
@@ -134,4 +151,21 @@ pub async fn undrain(
         .blocking(move |s| s.registry.set_drained(&id, false))
         .await
         .map(Json)
+}
+
+/// A body made of the pieces a blocking producer sends.
+struct Pieces(tokio::sync::mpsc::Receiver<Vec<u8>>);
+
+impl http_body::Body for Pieces {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|p| Ok(http_body::Frame::data(bytes::Bytes::from(p)))))
+    }
 }
