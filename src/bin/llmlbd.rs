@@ -4,6 +4,14 @@ use llmlb::daemon::{self, config::DaemonArgs};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // glibc gives every thread that allocates its own arena; a few HTTP
+    // workers and the blocking pool then keep tens of megabytes each.
+    // Two arenas are plenty for this daemon.
+    // SAFETY: mallopt only changes allocator settings; called before any
+    // other thread of ours exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let args = DaemonArgs::parse();
     daemon::init_logging(args.log_format);
     match daemon::run(args).await {

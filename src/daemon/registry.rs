@@ -13,10 +13,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
 
 use super::error::{ApiError, ApiResult};
 use crate::api::nodes::{
@@ -70,6 +72,51 @@ struct LiveNode {
     models_dirty: bool,
     token: Option<TokenInfo>,
     rotation: Option<Rotation>,
+    /// The node's JSON for listings, without the fields that depend on the
+    /// time of asking; rebuilt after `rec` changes (see [`LiveNode::touch`]).
+    json: Mutex<Option<Arc<[u8]>>>,
+}
+
+/// The fields of [`NodeView`] that depend only on the stored record, as they
+/// are serialized into the cached listing fragment. Kept in step with
+/// `NodeView` by the `listing_matches_the_node_view` test.
+#[derive(Serialize)]
+struct StaticFields<'a> {
+    id: &'a str,
+    machine_name: &'a str,
+    custom_name: &'a Option<String>,
+    ip_address: &'a str,
+    runtime_version: &'a str,
+    runtime_port: u16,
+    node_api_port: u16,
+    approved: bool,
+    drained: bool,
+    registered_at: &'a DateTime<Utc>,
+    approved_at: &'a Option<DateTime<Utc>>,
+    last_seen: &'a Option<DateTime<Utc>>,
+    gpu_available: bool,
+    gpu_devices: &'a [GpuDevice],
+    gpu_count: Option<u32>,
+    gpu_model: &'a Option<String>,
+    gpu_model_name: &'a Option<String>,
+    gpu_compute_capability: &'a Option<String>,
+    gpu_capability_score: Option<u32>,
+    loaded_models: &'a [String],
+    loaded_embedding_models: &'a [String],
+    loaded_asr_models: &'a [String],
+    loaded_tts_models: &'a [String],
+    supported_runtimes: &'a [String],
+    initializing: bool,
+    ready_models: Option<[u32; 2]>,
+    cpu_usage: Option<f32>,
+    memory_usage: Option<f32>,
+    gpu_usage: Option<f32>,
+    gpu_memory_usage: Option<f32>,
+    active_requests: Option<u32>,
+    average_response_time_ms: Option<f32>,
+    metrics_updated_at: &'a Option<DateTime<Utc>>,
+    tags: &'a [String],
+    notes: &'a Option<String>,
 }
 
 impl LiveNode {
@@ -81,7 +128,98 @@ impl LiveNode {
             models_dirty: false,
             token: None,
             rotation: None,
+            json: Mutex::new(None),
         }
+    }
+
+    /// Drops the cached listing JSON: call after changing `rec`.
+    fn touch(&mut self) {
+        *self.json.get_mut() = None;
+    }
+
+    /// Appends this node's listing JSON to `out`: the time-dependent fields
+    /// written now, the rest from the cache (built here when missing).
+    fn write_json(&self, out: &mut Vec<u8>, now: Instant, timeout: Duration, wall: DateTime<Utc>) {
+        use std::io::Write;
+        let live = self.is_live(now, timeout);
+        let fragment = {
+            let mut cached = self.json.lock();
+            match &*cached {
+                Some(f) => f.clone(),
+                None => {
+                    let f: Arc<[u8]> = self.static_json().into();
+                    *cached = Some(f.clone());
+                    f
+                }
+            }
+        };
+        let status = derive_status(&self.rec, live);
+        let _ = write!(
+            out,
+            "{{\"status\":\"{}\",\"online_since\":",
+            status.as_str()
+        );
+        match self.rec.online_since.filter(|_| live) {
+            Some(t) => serde_json::to_writer(&mut *out, &t).expect("a time serializes"),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"token_age_secs\":");
+        match &self.token {
+            Some(t) => {
+                let _ = write!(out, "{}", (wall - t.created_at).num_seconds().max(0));
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        let _ = write!(
+            out,
+            ",\"token_rotation_pending\":{},",
+            self.rotation.is_some()
+        );
+        // The fragment is an object; its braces are dropped to merge it in.
+        out.extend_from_slice(&fragment[1..]);
+    }
+
+    fn static_json(&self) -> Vec<u8> {
+        let r = &self.rec;
+        let m = &r.metrics;
+        serde_json::to_vec(&StaticFields {
+            id: &r.id,
+            machine_name: &r.machine_name,
+            custom_name: &r.custom_name,
+            ip_address: &r.ip_address,
+            runtime_version: &r.runtime_version,
+            runtime_port: r.runtime_port,
+            node_api_port: r.node_api_port,
+            approved: r.approved,
+            drained: r.drained,
+            registered_at: &r.registered_at,
+            approved_at: &r.approved_at,
+            last_seen: &r.last_seen,
+            gpu_available: r.gpu.available,
+            gpu_devices: &r.gpu.devices,
+            gpu_count: r.gpu.count,
+            gpu_model: &r.gpu.model,
+            gpu_model_name: &r.gpu.model_name,
+            gpu_compute_capability: &r.gpu.compute_capability,
+            gpu_capability_score: r.gpu.capability_score,
+            loaded_models: &r.models.llm,
+            loaded_embedding_models: &r.models.embedding,
+            loaded_asr_models: &r.models.asr,
+            loaded_tts_models: &r.models.tts,
+            supported_runtimes: &r.supported_runtimes,
+            initializing: r.initializing,
+            ready_models: r.ready_models,
+            cpu_usage: m.cpu_usage,
+            memory_usage: m.memory_usage,
+            gpu_usage: m.gpu_usage,
+            gpu_memory_usage: m.gpu_memory_usage,
+            active_requests: m.active_requests,
+            average_response_time_ms: m.average_response_time_ms,
+            metrics_updated_at: &m.updated_at,
+            tags: &r.tags,
+            notes: &r.notes,
+        })
+        .expect("node fields always serialize")
     }
 
     fn is_live(&self, now: Instant, timeout: Duration) -> bool {
@@ -444,20 +582,15 @@ impl Registry {
         let mut out = Vec::with_capacity(LOCK_CHUNK * 1200 + 2);
         out.push(b'[');
         for chunk in order.chunks(LOCK_CHUNK) {
-            let views: Vec<NodeView> = {
+            {
                 let fleet = self.fleet.read();
-                chunk
-                    .iter()
-                    .filter_map(|(_, id)| fleet.nodes.get(id))
-                    .map(|n| n.view(now, timeout, wall))
-                    .collect()
-            };
-            for v in &views {
-                if !first {
-                    out.push(b',');
+                for n in chunk.iter().filter_map(|(_, id)| fleet.nodes.get(id)) {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    n.write_json(&mut out, now, timeout, wall);
                 }
-                first = false;
-                serde_json::to_writer(&mut out, v).expect("a node view always serializes");
             }
             let piece = std::mem::replace(&mut out, Vec::with_capacity(LOCK_CHUNK * 1200));
             if !emit(piece) {
@@ -587,6 +720,7 @@ impl Registry {
                 // Keep the metrics a heartbeat may have written meanwhile.
                 rec.metrics = old.rec.metrics.clone();
                 old.rec = rec;
+                old.touch();
                 old
             }
             None => LiveNode::new(rec),
@@ -650,6 +784,7 @@ impl Registry {
         }
         let was_live = live.is_live(now, timeout);
         let status_before = derive_status(&live.rec, was_live);
+        live.touch();
         let mut routing_changed = false;
         let rec = &mut live.rec;
         rec.metrics.cpu_usage = Some(req.cpu_usage);
@@ -739,6 +874,7 @@ impl Registry {
             .get_mut(id)
             .expect("nodes are removed only under the store lock");
         change(&mut live.rec);
+        live.touch();
         let view = live.view(Instant::now(), self.cfg.node_timeout, Utc::now());
         drop(fleet);
         self.touch_routing();
@@ -947,6 +1083,7 @@ impl Registry {
                     let old_key = (live.rec.machine_name.clone(), live.rec.runtime_port);
                     let new_key = (rec.machine_name.clone(), rec.runtime_port);
                     live.rec = rec;
+                    live.touch();
                     if old_key != new_key {
                         let id = live.rec.id.clone();
                         fleet.identity.remove(&old_key);
@@ -1280,4 +1417,100 @@ pub fn check_labels(field: &str, labels: &[String]) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::nodes::GpuDevice;
+
+    fn registry() -> Registry {
+        Registry::load(
+            Store::open_in_memory().unwrap(),
+            RegistryConfig {
+                heartbeat_interval: Duration::from_secs(10),
+                node_timeout: Duration::from_secs(30),
+                default_grace: Duration::from_secs(600),
+                token_max_age: None,
+            },
+        )
+        .unwrap()
+    }
+
+    fn register(r: &Registry, name: &str) -> RegisterNodeResponse {
+        r.register(ValidRegistration {
+            machine_name: name.into(),
+            ip_address: "2001:db8::1".parse().unwrap(),
+            runtime_version: "v1".into(),
+            runtime_port: 8080,
+            node_api_port: 8081,
+            gpu: GpuSummary {
+                available: true,
+                devices: vec![GpuDevice {
+                    model: "H100".into(),
+                    count: 8,
+                    memory: Some(80),
+                }],
+                ..Default::default()
+            },
+            supported_runtimes: vec!["llama_cpp".into()],
+            tags: vec!["a\"b".into()],
+        })
+        .unwrap()
+    }
+
+    fn listed(r: &Registry) -> serde_json::Value {
+        let mut bytes = Vec::new();
+        r.list_json(None, |p| {
+            bytes.extend(p);
+            true
+        });
+        serde_json::from_slice(&bytes).expect("the listing is JSON")
+    }
+
+    #[test]
+    fn listing_matches_the_node_view() {
+        let r = registry();
+        let a = register(&r, "gpu-a");
+        let b = register(&r, "gpu-b");
+        let check = |r: &Registry| {
+            let list = listed(r);
+            let list = list.as_array().unwrap();
+            assert_eq!(list.len(), 2);
+            for item in list {
+                let id = item["id"].as_str().unwrap();
+                let view = serde_json::to_value(r.get(id).unwrap()).unwrap();
+                assert_eq!(item, &view, "listing and view differ for {id}");
+            }
+        };
+        check(&r);
+        // After each kind of change the cached part is rebuilt.
+        let token = Secret::new(a.runtime_token.clone()).hash();
+        let hb = HeartbeatRequest {
+            node_id: a.node_id.clone(),
+            cpu_usage: 12.5,
+            loaded_models: vec!["m".into()],
+            ready_models: Some([1, 1]),
+            ..Default::default()
+        };
+        r.heartbeat(&token, &hb).unwrap();
+        check(&r);
+        r.approve(&a.node_id).unwrap();
+        check(&r);
+        r.patch(
+            &b.node_id,
+            &PatchNodeRequest {
+                custom_name: Some(Some("Küche \"3\"".into())),
+                notes: Some(Some("line\nbreak".into())),
+                tags: None,
+            },
+        )
+        .unwrap();
+        check(&r);
+        r.rotate(&a.node_id, None).unwrap();
+        check(&r);
+        r.revoke(&b.node_id).unwrap();
+        check(&r);
+        assert_eq!(listed(&r)[0]["status"], "online");
+    }
 }
