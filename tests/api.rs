@@ -211,13 +211,7 @@ async fn credentials_are_checked_on_every_admin_route() {
         .await;
     assert_eq!(viewer.status, 201, "{}", viewer.body);
     let viewer = viewer.body["key"].as_str().unwrap().to_string();
-    let inference = d
-        .admin_post("/v0/api-keys", json!({"name": "app", "role": "inference"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let inference = d.api_key("app", "inference").await;
 
     let id = n.id.as_str();
     let admin_routes: Vec<(Method, String, Option<Value>)> = vec![

@@ -364,13 +364,7 @@ async fn api_keys_commands() {
 async fn token_discovery_order() {
     let d = TestDaemon::start(&[]);
     let e = Env::new();
-    let viewer = d
-        .admin_post("/v0/api-keys", json!({"name": "v", "role": "viewer"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let viewer = d.api_key("v", "viewer").await;
 
     // Nothing anywhere: a clear error and a hint.
     let o = run(e.bare(&d.url("")), &["nodes", "list"]);

@@ -33,13 +33,7 @@ async fn no_secret_in_the_database_files_or_the_logs() {
         .unwrap()
         .to_string();
     d.heartbeat(&rotated, heartbeat_body(&n.id)).await;
-    let key = d
-        .admin_post("/v0/api-keys", json!({"name": "k", "role": "viewer"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = d.api_key("k", "viewer").await;
     let password = d.admin_password();
     let session = d
         .post(
@@ -110,13 +104,7 @@ async fn secret_files_are_private_and_never_overwritten() {
 #[tokio::test]
 async fn credentials_and_sessions_persist_across_a_restart() {
     let mut d = TestDaemon::start(&[]);
-    let key = d
-        .admin_post("/v0/api-keys", json!({"name": "keep", "role": "viewer"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = d.api_key("keep", "viewer").await;
     let session = d
         .post(
             "/v0/auth/login",

@@ -442,20 +442,8 @@ async fn api_keys_can_be_required() {
     let d = TestDaemon::start(&["--require-api-key"]);
     let s = start_stub("secure", &["m"]).await;
     add_node(&d, &s, true).await;
-    let inference = d
-        .admin_post("/v0/api-keys", json!({"name": "app", "role": "inference"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let viewer = d
-        .admin_post("/v0/api-keys", json!({"name": "v", "role": "viewer"}))
-        .await
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let inference = d.api_key("app", "inference").await;
+    let viewer = d.api_key("v", "viewer").await;
     let body = json!({"model": "m", "messages": []});
     let r = d.post("/v1/chat/completions", None, body.clone()).await;
     assert_eq!(r.status, 401);

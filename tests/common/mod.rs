@@ -188,6 +188,15 @@ impl TestDaemon {
         self.post(path, Some(&self.admin_token()), body).await
     }
 
+    /// Creates an API key with the admin token; returns its secret.
+    pub async fn api_key(&self, name: &str, role: &str) -> String {
+        let r = self
+            .admin_post("/v0/api-keys", json!({"name": name, "role": role}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["key"].as_str().unwrap().to_string()
+    }
+
     /// Sends a heartbeat with the given token.
     pub async fn heartbeat(&self, token: &str, body: Value) -> Reply {
         let req = self
