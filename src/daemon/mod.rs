@@ -33,6 +33,9 @@ use crate::store::{Store, DB_FILE};
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// How often liveness and token deadlines are checked.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How often the WAL is checkpointed: often, so each checkpoint copies (and
+/// syncs) a little rather than hundreds of megabytes at once.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Opens the data dir and database, bootstraps credentials, imports a legacy
 /// `nodes.json`, and returns the state the server runs on.
@@ -95,6 +98,8 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
+    checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = sweep.tick() => {
@@ -103,6 +108,12 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
                 }
             }
             _ = flush.tick() => flush_all(&state).await,
+            _ = checkpoint.tick() => {
+                let done = state.blocking(|s| Ok(s.registry.checkpoint()?)).await;
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "WAL checkpoint failed; will retry");
+                }
+            }
             _ = stop.changed() => break,
         }
     }
@@ -113,7 +124,6 @@ async fn flush_all(state: &AppState) {
         .blocking(|s| {
             s.registry.flush()?;
             s.auth.flush(&s.registry)?;
-            s.registry.checkpoint()?;
             Ok(())
         })
         .await;

@@ -89,6 +89,8 @@ impl Store {
             // Commits no longer checkpoint by themselves; `checkpoint` does,
             // from the write-behind task.
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // Once checkpointed, a WAL file larger than this is cut back.
+            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
             let c = Connection::open(path)?;
             c.busy_timeout(Duration::from_secs(5))?;
             Some(c)
