@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod import;
+mod jsonw;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
@@ -92,7 +93,8 @@ fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
         })
 }
 
-/// Background upkeep until `stop` fires: liveness sweeps and the write-behind.
+/// Background upkeep until `stop` fires: liveness sweeps, the write-behind
+/// (which also rebuilds dropped listing fragments) and WAL checkpoints.
 async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     let mut flush = tokio::time::interval(FLUSH_EVERY);
@@ -124,6 +126,7 @@ async fn flush_all(state: &AppState) {
         .blocking(|s| {
             s.registry.flush()?;
             s.auth.flush(&s.registry)?;
+            s.registry.warm_listing();
             Ok(())
         })
         .await;

@@ -21,6 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
 use super::error::{ApiError, ApiResult};
+use super::jsonw;
 use crate::api::nodes::{
     GpuDevice, HeartbeatRequest, HeartbeatResponse, NodeStatus, NodeView, PatchNodeRequest,
     RegisterNodeRequest, RegisterNodeResponse, RegistrationOutcome, RevokeTokenResponse,
@@ -93,7 +94,6 @@ struct StaticFields<'a> {
     drained: bool,
     registered_at: &'a DateTime<Utc>,
     approved_at: &'a Option<DateTime<Utc>>,
-    last_seen: &'a Option<DateTime<Utc>>,
     gpu_available: bool,
     gpu_devices: &'a [GpuDevice],
     gpu_count: Option<u32>,
@@ -106,15 +106,6 @@ struct StaticFields<'a> {
     loaded_asr_models: &'a [String],
     loaded_tts_models: &'a [String],
     supported_runtimes: &'a [String],
-    initializing: bool,
-    ready_models: Option<[u32; 2]>,
-    cpu_usage: Option<f32>,
-    memory_usage: Option<f32>,
-    gpu_usage: Option<f32>,
-    gpu_memory_usage: Option<f32>,
-    active_requests: Option<u32>,
-    average_response_time_ms: Option<f32>,
-    metrics_updated_at: &'a Option<DateTime<Utc>>,
     tags: &'a [String],
     notes: &'a Option<String>,
 }
@@ -137,51 +128,87 @@ impl LiveNode {
         *self.json.get_mut() = None;
     }
 
-    /// Appends this node's listing JSON to `out`: the time-dependent fields
-    /// written now, the rest from the cache (built here when missing).
+    /// Appends this node's listing JSON to `out`: the fields that change
+    /// with time or with every heartbeat written now, the rest from the
+    /// cache (built here when missing).
     fn write_json(&self, out: &mut Vec<u8>, now: Instant, timeout: Duration, wall: DateTime<Utc>) {
-        use std::io::Write;
         let live = self.is_live(now, timeout);
-        let fragment = {
-            let mut cached = self.json.lock();
-            match &*cached {
-                Some(f) => f.clone(),
-                None => {
-                    let f: Arc<[u8]> = self.static_json().into();
-                    *cached = Some(f.clone());
-                    f
-                }
-            }
-        };
-        let status = derive_status(&self.rec, live);
-        let _ = write!(
-            out,
-            "{{\"status\":\"{}\",\"online_since\":",
-            status.as_str()
-        );
-        match self.rec.online_since.filter(|_| live) {
-            Some(t) => serde_json::to_writer(&mut *out, &t).expect("a time serializes"),
-            None => out.extend_from_slice(b"null"),
+        let fragment = self.fragment();
+        let r = &self.rec;
+        let m = &r.metrics;
+        out.push(b'{');
+        jsonw::key(out, "status");
+        out.push(b'"');
+        out.extend_from_slice(derive_status(r, live).as_str().as_bytes());
+        out.extend_from_slice(b"\",");
+        jsonw::key(out, "online_since");
+        jsonw::opt(out, r.online_since.as_ref().filter(|_| live), jsonw::time);
+        out.push(b',');
+        jsonw::key(out, "token_age_secs");
+        jsonw::opt(out, self.token.as_ref(), |out, t| {
+            jsonw::int(out, (wall - t.created_at).num_seconds().max(0))
+        });
+        out.push(b',');
+        jsonw::key(out, "token_rotation_pending");
+        jsonw::bool(out, self.rotation.is_some());
+        out.push(b',');
+        jsonw::key(out, "last_seen");
+        jsonw::opt(out, r.last_seen.as_ref(), jsonw::time);
+        out.push(b',');
+        jsonw::key(out, "initializing");
+        jsonw::bool(out, r.initializing);
+        out.push(b',');
+        jsonw::key(out, "ready_models");
+        jsonw::opt(out, r.ready_models, |out, [ready, total]| {
+            out.push(b'[');
+            jsonw::uint(out, ready);
+            out.push(b',');
+            jsonw::uint(out, total);
+            out.push(b']');
+        });
+        for (name, v) in [
+            ("cpu_usage", m.cpu_usage),
+            ("memory_usage", m.memory_usage),
+            ("gpu_usage", m.gpu_usage),
+            ("gpu_memory_usage", m.gpu_memory_usage),
+        ] {
+            out.push(b',');
+            jsonw::key(out, name);
+            jsonw::opt(out, v, jsonw::float);
         }
-        out.extend_from_slice(b",\"token_age_secs\":");
-        match &self.token {
-            Some(t) => {
-                let _ = write!(out, "{}", (wall - t.created_at).num_seconds().max(0));
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        let _ = write!(
-            out,
-            ",\"token_rotation_pending\":{},",
-            self.rotation.is_some()
-        );
-        // The fragment is an object; its braces are dropped to merge it in.
+        out.push(b',');
+        jsonw::key(out, "active_requests");
+        jsonw::opt(out, m.active_requests, jsonw::uint);
+        out.push(b',');
+        jsonw::key(out, "average_response_time_ms");
+        jsonw::opt(out, m.average_response_time_ms, jsonw::float);
+        out.push(b',');
+        jsonw::key(out, "metrics_updated_at");
+        jsonw::opt(out, m.updated_at.as_ref(), jsonw::time);
+        out.push(b',');
+        // The fragment is an object; its brace is dropped to merge it in.
         out.extend_from_slice(&fragment[1..]);
+    }
+
+    /// The cached part of the listing JSON, built when missing.
+    fn fragment(&self) -> Arc<[u8]> {
+        let mut cached = self.json.lock();
+        match &*cached {
+            Some(f) => f.clone(),
+            None => {
+                let f: Arc<[u8]> = self.static_json().into();
+                *cached = Some(f.clone());
+                f
+            }
+        }
+    }
+
+    fn has_fragment(&self) -> bool {
+        self.json.lock().is_some()
     }
 
     fn static_json(&self) -> Vec<u8> {
         let r = &self.rec;
-        let m = &r.metrics;
         serde_json::to_vec(&StaticFields {
             id: &r.id,
             machine_name: &r.machine_name,
@@ -194,7 +221,6 @@ impl LiveNode {
             drained: r.drained,
             registered_at: &r.registered_at,
             approved_at: &r.approved_at,
-            last_seen: &r.last_seen,
             gpu_available: r.gpu.available,
             gpu_devices: &r.gpu.devices,
             gpu_count: r.gpu.count,
@@ -207,15 +233,6 @@ impl LiveNode {
             loaded_asr_models: &r.models.asr,
             loaded_tts_models: &r.models.tts,
             supported_runtimes: &r.supported_runtimes,
-            initializing: r.initializing,
-            ready_models: r.ready_models,
-            cpu_usage: m.cpu_usage,
-            memory_usage: m.memory_usage,
-            gpu_usage: m.gpu_usage,
-            gpu_memory_usage: m.gpu_memory_usage,
-            active_requests: m.active_requests,
-            average_response_time_ms: m.average_response_time_ms,
-            metrics_updated_at: &m.updated_at,
             tags: &r.tags,
             notes: &r.notes,
         })
@@ -784,7 +801,6 @@ impl Registry {
         }
         let was_live = live.is_live(now, timeout);
         let status_before = derive_status(&live.rec, was_live);
-        live.touch();
         let mut routing_changed = false;
         let rec = &mut live.rec;
         rec.metrics.cpu_usage = Some(req.cpu_usage);
@@ -817,6 +833,11 @@ impl Registry {
             }
         }
         live.dirty = true;
+        if routing_changed {
+            // The model lists are part of the cached listing fragment;
+            // everything else a heartbeat changes is written per listing.
+            live.touch();
+        }
         let status = live.status(now, timeout);
         if routing_changed || status != status_before {
             self.touch_routing();
@@ -1157,6 +1178,28 @@ impl Registry {
         Ok(updates.len())
     }
 
+    /// Builds the cached listing fragments that changes have dropped, so that
+    /// the next `GET /v0/nodes` does not pay for them. Background work, done
+    /// under the read lock in chunks. Returns how many were built.
+    pub fn warm_listing(&self) -> usize {
+        let stale: Vec<String> = {
+            let fleet = self.fleet.read();
+            fleet
+                .nodes
+                .values()
+                .filter(|n| !n.has_fragment())
+                .map(|n| n.rec.id.clone())
+                .collect()
+        };
+        for chunk in stale.chunks(LOCK_CHUNK) {
+            let fleet = self.fleet.read();
+            for n in chunk.iter().filter_map(|id| fleet.nodes.get(id)) {
+                n.fragment();
+            }
+        }
+        stale.len()
+    }
+
     /// Checkpoints the WAL into the database file on a connection of its
     /// own, so commits (registrations, approvals) are not held up.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
@@ -1479,7 +1522,10 @@ mod tests {
             assert_eq!(list.len(), 2);
             for item in list {
                 let id = item["id"].as_str().unwrap();
-                let view = serde_json::to_value(r.get(id).unwrap()).unwrap();
+                // Through text, as a client sees it (an f32 turned into a
+                // Value directly would widen to f64 digits).
+                let view = serde_json::to_string(&r.get(id).unwrap()).unwrap();
+                let view: serde_json::Value = serde_json::from_str(&view).unwrap();
                 assert_eq!(item, &view, "listing and view differ for {id}");
             }
         };
@@ -1494,6 +1540,30 @@ mod tests {
             ..Default::default()
         };
         r.heartbeat(&token, &hb).unwrap();
+        check(&r);
+        // A heartbeat that changes only metrics keeps the cached part; one
+        // that changes the model list drops it, and warming rebuilds it.
+        assert_eq!(r.warm_listing(), 0);
+        r.heartbeat(
+            &token,
+            &HeartbeatRequest {
+                cpu_usage: 0.1,
+                ..hb.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.warm_listing(), 0);
+        check(&r);
+        r.heartbeat(
+            &token,
+            &HeartbeatRequest {
+                loaded_models: vec![],
+                ..hb.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.warm_listing(), 1);
+        assert_eq!(r.warm_listing(), 0);
         check(&r);
         r.approve(&a.node_id).unwrap();
         check(&r);
