@@ -128,18 +128,22 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         })?
         .to_str()
         .unwrap_or("");
-    let token = value
+    let token = bearer_token(value).ok_or_else(|| {
+        ApiError::unauthorized(
+            "missing_token",
+            "the Authorization header must read: Bearer <API key or session token>",
+        )
+    })?;
+    Ok(token)
+}
+
+/// The token of an `Authorization: Bearer <token>` value.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing_token",
-                "the Authorization header must read: Bearer <API key or session token>",
-            )
-        })?;
-    Ok(token)
 }
 
 fn require(parts: &Parts, state: &AppState, allowed: &[Role]) -> Result<Principal, ApiError> {

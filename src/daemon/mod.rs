@@ -8,6 +8,7 @@ pub mod extract;
 pub mod handlers;
 pub mod import;
 mod jsonw;
+mod lane;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
@@ -158,13 +159,21 @@ pub fn spawn(listener: TcpListener, state: AppState) -> anyhow::Result<RunningDa
     let app = router::router(state.clone());
     let upkeep_task = tokio::spawn(upkeep(state.clone(), rx.clone()));
     let flush_state = state.clone();
+    let state_for_lane = state.clone();
     let header_timeout = state.header_timeout;
     let workers = state.http_workers;
     let task = tokio::spawn(async move {
         let mut rx = rx;
-        let result = server::serve(listener, app, header_timeout, workers, async move {
-            let _ = rx.changed().await;
-        })
+        let result = server::serve(
+            listener,
+            app,
+            state_for_lane,
+            header_timeout,
+            workers,
+            async move {
+                let _ = rx.changed().await;
+            },
+        )
         .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "the HTTP server failed");

@@ -35,7 +35,7 @@ use crate::api::auth::Role;
 /// Largest request body on `/v1` (prompts with images are large).
 pub const PROXY_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// How many nodes one request may try when connections fail.
-const MAX_TRIES: usize = 3;
+pub(super) const MAX_TRIES: usize = 3;
 /// How long a node whose connection failed is left out of rotation.
 const COOLDOWN: Duration = Duration::from_secs(5);
 
@@ -51,7 +51,7 @@ pub struct ProxyConfig {
 pub struct Upstream {
     pub node_id: String,
     base: String,
-    authority: Authority,
+    pub(super) authority: Authority,
     in_flight: AtomicUsize,
     /// Smoothed time to answer headers, in microseconds.
     latency_us: AtomicU64,
@@ -64,7 +64,7 @@ impl Upstream {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    fn record_latency(&self, took: Duration) {
+    pub(super) fn record_latency(&self, took: Duration) {
         let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
         let old = self.latency_us.load(Ordering::Relaxed);
         let new = if old == 0 {
@@ -77,10 +77,10 @@ impl Upstream {
 }
 
 /// Counts a request in flight on a node until dropped.
-struct InFlight(Arc<Upstream>);
+pub(super) struct InFlight(Arc<Upstream>);
 
 impl InFlight {
-    fn new(up: Arc<Upstream>) -> InFlight {
+    pub(super) fn new(up: Arc<Upstream>) -> InFlight {
         up.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(up)
     }
@@ -93,9 +93,9 @@ impl Drop for InFlight {
 }
 
 #[derive(Default)]
-struct Table {
+pub(super) struct Table {
     generation: u64,
-    by_model: HashMap<String, Vec<Arc<Upstream>>>,
+    pub(super) by_model: HashMap<String, Vec<Arc<Upstream>>>,
     /// Every model served, sorted, for `/v1/models`.
     models: Vec<String>,
 }
@@ -138,7 +138,7 @@ impl Proxy {
     }
 
     /// The routing table, rebuilt when the registry says eligibility changed.
-    fn table(&self, registry: &Registry) -> Arc<Table> {
+    pub(super) fn table(&self, registry: &Registry) -> Arc<Table> {
         let generation = registry.routing_generation();
         {
             let t = self.table.read();
@@ -208,9 +208,17 @@ impl Proxy {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// Leaves a node whose connection failed out of rotation for a while.
+    pub(super) fn cool_down(&self, up: &Upstream) {
+        up.cooldown_until_ms.store(
+            self.now_ms() + COOLDOWN.as_millis() as u64,
+            Ordering::Relaxed,
+        );
+    }
+
     /// The eligible node with the fewest requests in flight; ties go to the
     /// lower recent latency, then round-robin. Nodes in cooldown come last.
-    fn pick(&self, candidates: &[Arc<Upstream>], tried: &[usize]) -> Option<usize> {
+    pub(super) fn pick(&self, candidates: &[Arc<Upstream>], tried: &[usize]) -> Option<usize> {
         let n = candidates.len();
         let start = self.rr.fetch_add(1, Ordering::Relaxed);
         let now = self.now_ms();
@@ -235,10 +243,11 @@ impl Proxy {
     }
 }
 
+/// The one field of a request body the proxy reads.
 #[derive(Deserialize)]
-struct ModelField<'a> {
+pub(super) struct ModelField<'a> {
     #[serde(borrow)]
-    model: Option<std::borrow::Cow<'a, str>>,
+    pub(super) model: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// The proxy's routes.
@@ -300,22 +309,33 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Headers that belong to one connection, not to the message.
-fn hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-            | "content-length"
-    )
+/// Request headers not passed on to a node (lower-case name): those that
+/// belong to one connection, and the host and length the proxy sets itself.
+pub(super) fn is_hop_by_hop(name: &str) -> bool {
+    is_connection_header(name)
+        || matches!(
+            name,
+            "proxy-authenticate"
+                | "proxy-authorization"
+                | "transfer-encoding"
+                | "host"
+                | "content-length"
+        )
+}
+
+/// Headers of one connection, never passed on in either direction (any
+/// case).
+pub(super) fn is_connection_header(name: &str) -> bool {
+    [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "upgrade",
+        "te",
+        "trailer",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 async fn forward(State(state): State<AppState>, req: Request) -> Response {
@@ -364,7 +384,9 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
 
     let mut headers = HeaderMap::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
-        if hop_by_hop(name) || (proxy.cfg.require_api_key && name == header::AUTHORIZATION) {
+        if is_hop_by_hop(name.as_str())
+            || (proxy.cfg.require_api_key && name == header::AUTHORIZATION)
+        {
             continue;
         }
         headers.append(name.clone(), value.clone());
@@ -399,36 +421,32 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
                 up.record_latency(started.elapsed());
                 let status = resp.status();
                 let (mut rparts, incoming) = resp.into_parts();
-                for name in [
-                    "connection",
-                    "keep-alive",
-                    "proxy-connection",
-                    "transfer-encoding",
-                    "upgrade",
-                    "te",
-                    "trailer",
-                ] {
+                rparts.headers.remove(header::TRANSFER_ENCODING);
+                let names: Vec<HeaderName> = rparts
+                    .headers
+                    .keys()
+                    .filter(|n| is_connection_header(n.as_str()))
+                    .cloned()
+                    .collect();
+                for name in names {
                     rparts.headers.remove(name);
                 }
                 let body = Tracked {
                     inner: incoming,
                     conn: Some(conn),
-                    done: Some(Done {
-                        _guard: guard,
-                        state: state.clone(),
+                    done: Some(Done::new(
+                        guard,
+                        state.clone(),
                         model,
-                        status: status.as_u16(),
+                        status.as_u16(),
                         started,
-                    }),
+                    )),
                 };
                 return Response::from_parts(rparts, Body::new(body));
             }
             Ok(Err(e)) => {
                 // No answer byte arrived: safe to try another node.
-                up.cooldown_until_ms.store(
-                    proxy.now_ms() + COOLDOWN.as_millis() as u64,
-                    Ordering::Relaxed,
-                );
+                proxy.cool_down(&up);
                 last_error = format!("{}: {e}", up.node_id);
                 tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
                 drop(guard);
@@ -461,19 +479,41 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// Records the request when its answer ends, however it ends.
-struct Done {
-    _guard: InFlight,
+pub(super) struct Done {
+    guard: InFlight,
     state: AppState,
     model: String,
     status: u16,
     started: Instant,
 }
 
+impl Done {
+    pub(super) fn new(
+        guard: InFlight,
+        state: AppState,
+        model: String,
+        status: u16,
+        started: Instant,
+    ) -> Done {
+        Done {
+            guard,
+            state,
+            model,
+            status,
+            started,
+        }
+    }
+
+    pub(super) fn node_id(&self) -> &str {
+        &self.guard.0.node_id
+    }
+}
+
 impl Drop for Done {
     fn drop(&mut self) {
         self.state.metrics.request(
             &self.model,
-            &self._guard.0.node_id,
+            &self.guard.0.node_id,
             self.status,
             self.started.elapsed(),
         );

@@ -1,22 +1,26 @@
 //! The HTTP/1 accept loops. axum's own `serve` has no header read timeout,
-//! so connections are driven by hyper directly: a client that opens a
+//! so connections are driven by our own loops: a client that opens a
 //! connection and sends nothing (or trickles headers) is dropped.
 //!
-//! One thread per core, each with its own single-threaded runtime accepting
-//! on the shared listener, as nginx runs one event loop per worker: a
-//! request, its proxied upstream call and the answer stay on one thread, with
-//! no hand-over between threads. Blocking work (SQLite, argon2) still goes to
-//! the blocking pool.
+//! One thread per core, each with its own single-threaded runtime, as nginx
+//! runs one event loop per worker: a request, its proxied upstream call and
+//! the answer stay on one thread, with no hand-over between threads. Every
+//! connection starts in the proxy's fast lane ([`lane`]), which passes
+//! inference requests through and hands everything else to hyper and the
+//! router. Blocking work (SQLite, argon2) still goes to the blocking pool.
 
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use axum::Router;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
+
+use super::lane;
+use super::router::AppState;
 
 /// How long shutdown waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,22 +34,33 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    state: AppState,
     header_timeout: Duration,
     workers: usize,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let ctx = Arc::new(lane::Ctx {
+        state,
+        app,
+        http,
+        header_timeout,
+    });
     let mut senders = Vec::with_capacity(workers);
     let mut threads = Vec::with_capacity(workers);
     for i in 0..workers.max(1) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
-        let app = app.clone();
+        let ctx = ctx.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         threads.push(
             std::thread::Builder::new()
                 .name(format!("llmlbd-http-{i}"))
-                .spawn(move || runtime.block_on(worker(rx, app, header_timeout)))?,
+                .spawn(move || runtime.block_on(worker(rx, ctx)))?,
         );
         senders.push(tx);
     }
@@ -84,18 +99,13 @@ pub async fn serve(
 }
 
 /// One worker: serves the connections it is handed on the current thread's
-/// runtime until the channel closes, then drains its open requests.
+/// runtime until the channel closes, then lets open requests finish
+/// (bounded) while idle connections close.
 async fn worker(
     mut incoming: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
-    app: Router,
-    header_timeout: Duration,
+    ctx: Arc<lane::Ctx>,
 ) {
-    let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .keep_alive(true);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     while let Some(stream) = incoming.recv().await {
         let stream = match tokio::net::TcpStream::from_std(stream) {
             Ok(s) => s,
@@ -104,16 +114,12 @@ async fn worker(
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
+        tokio::spawn(lane::serve(stream, ctx.clone(), stopping.clone()));
     }
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    drop(stopping);
+    let _ = stop.send(true);
+    // Every connection holds a receiver until it ends.
+    if tokio::time::timeout(DRAIN_TIMEOUT, stop.closed())
         .await
         .is_err()
     {

@@ -1,0 +1,1006 @@
+//! The proxy's fast lane: the common inference request served straight
+//! from the socket, with no HTTP framework in between.
+//!
+//! Every connection starts here. The lane reads a request head and, when it
+//! is a plain `POST` to one of the three inference routes (HTTP/1.1, a
+//! `Content-Length` body, a JSON body naming a model that some node serves,
+//! the API key in order when one is required), forwards it to a node over a
+//! pooled raw connection and copies the answer back byte for byte, framing
+//! included, so nothing is decoded or re-encoded on the way. Anything else
+//! (other routes, chunked uploads, `Expect`, errors of the client's making)
+//! goes to the full stack — hyper and the axum router — together with the
+//! bytes read so far, and that connection stays there. So every error the
+//! API can answer keeps coming from one place, and the lane only ever
+//! handles requests it can pass through unchanged.
+//!
+//! Node selection, in-flight counting, retries, cooldown and metrics are the
+//! proxy's own (see [`super::proxy`]); the lane only replaces the transport.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::http::uri::Authority;
+use axum::http::StatusCode;
+use axum::Router;
+use bytes::{Buf, Bytes, BytesMut};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::proxy::{self, Done, InFlight, ModelField, Upstream, PROXY_BODY_LIMIT};
+use super::router::AppState;
+use crate::api::auth::Role;
+use crate::api::ErrorBody;
+
+/// Largest request or response head the lane reads; a larger one goes to
+/// hyper (which refuses it) or fails the upstream.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most headers in a head the lane handles.
+const MAX_HEADERS: usize = 64;
+/// Idle raw connections kept per node and thread.
+const MAX_IDLE: usize = 512;
+/// Client bytes buffered while an answer is on its way (a pipelined next
+/// request); past this the client is no longer watched until the answer
+/// ends.
+const MAX_AHEAD: usize = 64 * 1024;
+
+/// What every connection of one HTTP worker needs.
+pub struct Ctx {
+    pub state: AppState,
+    pub app: Router,
+    pub http: http1::Builder,
+    pub header_timeout: Duration,
+}
+
+/// Serves one client connection until it closes, or until `shutdown` says
+/// so while the connection is idle.
+pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    loop {
+        match read_head(&mut client, &mut buf, &ctx, &mut shutdown).await {
+            Head::Closed => return,
+            Head::Complete(len) => match classify(&buf[..len], &ctx.state) {
+                Some(req) => match proxy_one(&mut client, &mut buf, len, req, &ctx.state).await {
+                    Next::KeepGoing if !*shutdown.borrow() => continue,
+                    Next::KeepGoing | Next::Close => return,
+                    Next::FullStack => break,
+                },
+                None => break,
+            },
+            Head::FullStack => break,
+        }
+    }
+    full_stack(client, buf.freeze(), &ctx, shutdown).await;
+}
+
+/// Hands the connection to hyper and the router, replaying what was read.
+async fn full_stack(
+    client: TcpStream,
+    read: Bytes,
+    ctx: &Ctx,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let io = TokioIo::new(Replay {
+        read,
+        inner: client,
+    });
+    let service = TowerToHyperService::new(ctx.app.clone());
+    let conn = ctx.http.serve_connection(io, service);
+    tokio::pin!(conn);
+    let result = if *shutdown.borrow() {
+        conn.as_mut().graceful_shutdown();
+        conn.await
+    } else {
+        tokio::select! {
+            r = conn.as_mut() => r,
+            _ = shutdown.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+enum Head {
+    /// A complete head of this many bytes is at the start of the buffer.
+    Complete(usize),
+    /// The client closed, went quiet past the header timeout, or the daemon
+    /// is stopping and the connection was idle.
+    Closed,
+    /// Not for the lane: let hyper read it (and answer any error).
+    FullStack,
+}
+
+/// Reads until the buffer holds a complete request head.
+async fn read_head(
+    client: &mut TcpStream,
+    buf: &mut BytesMut,
+    ctx: &Ctx,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Head {
+    let mut deadline = None;
+    loop {
+        if !buf.is_empty() {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            match httparse::Request::new(&mut headers).parse(buf) {
+                Ok(httparse::Status::Complete(len)) => return Head::Complete(len),
+                Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
+                _ => return Head::FullStack,
+            }
+        }
+        let deadline =
+            *deadline.get_or_insert_with(|| tokio::time::Instant::now() + ctx.header_timeout);
+        let idle = buf.is_empty();
+        let read = tokio::select! {
+            r = client.read_buf(buf) => r,
+            () = tokio::time::sleep_until(deadline) => return Head::Closed,
+            _ = shutdown.changed(), if idle => return Head::Closed,
+        };
+        match read {
+            Ok(0) | Err(_) => return Head::Closed,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A request the lane will forward.
+struct LaneRequest {
+    /// Length of its body (from `Content-Length`).
+    body_len: usize,
+}
+
+/// Whether the head at the start of `head` is one the lane passes through.
+fn classify(head: &[u8], state: &AppState) -> Option<LaneRequest> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    if req.method != Some("POST") || req.version != Some(1) {
+        return None;
+    }
+    if !matches!(
+        req.path,
+        Some("/v1/chat/completions" | "/v1/completions" | "/v1/embeddings")
+    ) {
+        return None;
+    }
+    let mut body_len = None;
+    let mut authorization = None;
+    for h in req.headers.iter() {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            if body_len.is_some() {
+                return None;
+            }
+            let len: usize = std::str::from_utf8(h.value).ok()?.trim().parse().ok()?;
+            body_len = Some(len);
+        } else if name.eq_ignore_ascii_case("transfer-encoding")
+            || name.eq_ignore_ascii_case("expect")
+            || name.eq_ignore_ascii_case("upgrade")
+        {
+            return None;
+        } else if name.eq_ignore_ascii_case("connection") {
+            if !h.value.eq_ignore_ascii_case(b"keep-alive") {
+                return None;
+            }
+        } else if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(h.value);
+        }
+    }
+    let body_len = body_len.filter(|n| *n <= PROXY_BODY_LIMIT)?;
+    if state.proxy.config().require_api_key {
+        let token = std::str::from_utf8(authorization?)
+            .ok()
+            .and_then(super::extract::bearer_token)?;
+        let principal = state.auth.authenticate(token).ok()?;
+        if !matches!(principal.role, Role::Inference | Role::Admin) {
+            return None;
+        }
+    }
+    Some(LaneRequest { body_len })
+}
+
+/// What the connection does after a request.
+enum Next {
+    KeepGoing,
+    Close,
+    /// The request is not for the lane after all; nothing was answered.
+    FullStack,
+}
+
+/// Reads the body, picks a node, forwards, copies the answer back. On
+/// return the request (head and body) is gone from `buf` unless the answer
+/// is [`Next::FullStack`].
+async fn proxy_one(
+    client: &mut TcpStream,
+    buf: &mut BytesMut,
+    head_len: usize,
+    req: LaneRequest,
+    state: &AppState,
+) -> Next {
+    let started = Instant::now();
+    let total = head_len + req.body_len;
+    if buf.len() < total {
+        buf.reserve(total - buf.len());
+        while buf.len() < total {
+            match client.read_buf(buf).await {
+                Ok(0) | Err(_) => return Next::Close,
+                Ok(_) => {}
+            }
+        }
+    }
+    let body = &buf[head_len..total];
+    let model = match serde_json::from_slice::<ModelField<'_>>(body) {
+        Ok(ModelField { model: Some(m) }) if !m.is_empty() => m.into_owned(),
+        _ => return Next::FullStack,
+    };
+    let proxy = &state.proxy;
+    let table = proxy.table(&state.registry);
+    let Some(candidates) = table.by_model.get(&model) else {
+        return Next::FullStack;
+    };
+    let forwarded = forwarded_headers(&buf[..head_len], proxy.config().require_api_key);
+    let path = request_path(&buf[..head_len]);
+    let message = buf.split_to(total).freeze();
+    let body = message.slice(head_len..);
+
+    let tries = proxy::MAX_TRIES.min(candidates.len());
+    let mut tried = Vec::with_capacity(tries);
+    let mut last_error = String::new();
+    while tried.len() < tries {
+        let Some(i) = proxy.pick(candidates, &tried) else {
+            break;
+        };
+        tried.push(i);
+        let up = candidates[i].clone();
+        let guard = InFlight::new(up.clone());
+        let mut request = Vec::with_capacity(forwarded.len() + 128);
+        request.extend_from_slice(b"POST ");
+        request.extend_from_slice(path.as_bytes());
+        request.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        request.extend_from_slice(up.authority.as_str().as_bytes());
+        request.extend_from_slice(b"\r\n");
+        request.extend_from_slice(&forwarded);
+        request.extend_from_slice(b"content-length: ");
+        request.extend_from_slice(body.len().to_string().as_bytes());
+        request.extend_from_slice(b"\r\n\r\n");
+        let sent = exchange(client, buf, &up, &request, &body, proxy.config()).await;
+        match sent {
+            Exchange::Answered(conn, answer) => {
+                up.record_latency(started.elapsed());
+                let done = Done::new(guard, state.clone(), model, answer.status, started);
+                return relay(client, buf, conn, &up.authority, answer, done).await;
+            }
+            Exchange::Failed(e) => {
+                proxy.cool_down(&up);
+                last_error = format!("{}: {e}", up.node_id);
+                tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
+                drop(guard);
+            }
+            Exchange::TimedOut => {
+                drop(guard);
+                state
+                    .metrics
+                    .request(&model, &up.node_id, 504, started.elapsed());
+                let message = format!(
+                    "node {} did not answer within {}s",
+                    up.node_id,
+                    proxy.config().timeout.as_secs()
+                );
+                return answer_error(
+                    client,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    message,
+                )
+                .await;
+            }
+            Exchange::ClientGone => return Next::Close,
+        }
+    }
+    state.metrics.request(&model, "", 502, started.elapsed());
+    let message = format!("no node serving model {model} could be reached ({last_error})");
+    answer_error(
+        client,
+        StatusCode::BAD_GATEWAY,
+        "upstream_unreachable",
+        message,
+    )
+    .await
+}
+
+/// The request path of a parsed head.
+fn request_path(head: &[u8]) -> String {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let _ = req.parse(head);
+    req.path.unwrap_or("/").to_string()
+}
+
+/// The client's headers as they go to the node: connection-level ones, the
+/// host and the length dropped (the lane writes its own), and the
+/// client's API key when it was meant for llmlbd.
+fn forwarded_headers(head: &[u8], drop_authorization: bool) -> Vec<u8> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let _ = req.parse(head);
+    let mut out = Vec::with_capacity(head.len());
+    for h in req.headers.iter() {
+        let lower = h.name.to_ascii_lowercase();
+        if proxy::is_hop_by_hop(&lower) || (drop_authorization && lower == "authorization") {
+            continue;
+        }
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+async fn answer_error(
+    client: &mut TcpStream,
+    status: StatusCode,
+    code: &str,
+    message: String,
+) -> Next {
+    let body = serde_json::to_vec(&ErrorBody {
+        error: message,
+        code: code.to_string(),
+    })
+    .expect("an error body serializes");
+    let mut out = Vec::with_capacity(body.len() + 128);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\ncontent-type: application/json\r\ncontent-length: ");
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+    match client.write_all(&out).await {
+        Ok(()) => Next::KeepGoing,
+        Err(_) => Next::Close,
+    }
+}
+
+// ----- the node side --------------------------------------------------
+
+/// A raw keep-alive connection to a node, with its read buffer.
+struct RawConn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+thread_local! {
+    static IDLE: RefCell<HashMap<Authority, Vec<RawConn>>> = RefCell::new(HashMap::new());
+}
+
+impl RawConn {
+    /// An idle connection to `authority` that has not been closed meanwhile.
+    fn checkout(authority: &Authority) -> Option<RawConn> {
+        IDLE.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let list = pool.get_mut(authority)?;
+            while let Some(c) = list.pop() {
+                if c.is_usable() {
+                    return Some(c);
+                }
+            }
+            None
+        })
+    }
+
+    /// An idle connection is usable when the node has neither closed it nor
+    /// sent anything on it. The reactor's readiness tells without a system
+    /// call in the usual case; only when it says "readable" does a read
+    /// check what arrived.
+    fn is_usable(&self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.stream.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                matches!(
+                    self.stream.try_read(&mut probe),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+                )
+            }
+        }
+    }
+
+    async fn connect(authority: &Authority, timeout: Duration) -> Result<RawConn, String> {
+        let addr: std::net::SocketAddr = authority
+            .as_str()
+            .parse()
+            .map_err(|_| format!("{authority} is not an address"))?;
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| "cannot connect: timed out".to_string())?
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        Ok(RawConn {
+            stream,
+            buf: BytesMut::with_capacity(8 * 1024),
+        })
+    }
+
+    fn release(self, authority: &Authority) {
+        IDLE.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let list = pool.entry(authority.clone()).or_default();
+            if list.len() < MAX_IDLE {
+                list.push(self);
+            }
+        });
+    }
+}
+
+/// How the node's answer is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// No length: the body ends when the node closes the connection.
+    UntilClose,
+}
+
+/// A node's answer head, already rewritten for the client.
+struct Answer {
+    status: u16,
+    /// The head to send to the client.
+    head: Vec<u8>,
+    framing: Framing,
+    /// Whether the node keeps the connection open afterwards.
+    reusable: bool,
+}
+
+enum Exchange {
+    Answered(RawConn, Answer),
+    /// No answer byte arrived: the request may go to another node.
+    Failed(String),
+    TimedOut,
+    ClientGone,
+}
+
+/// Sends the request to `up` and reads the answer head, watching the client
+/// meanwhile. A pooled connection the node closed in between is replaced by
+/// a new one once.
+async fn exchange(
+    client: &mut TcpStream,
+    ahead: &mut BytesMut,
+    up: &Upstream,
+    request: &[u8],
+    body: &Bytes,
+    cfg: &proxy::ProxyConfig,
+) -> Exchange {
+    let attempt = async {
+        let mut pooled = RawConn::checkout(&up.authority);
+        loop {
+            let reused = pooled.is_some();
+            let mut conn = match pooled.take() {
+                Some(c) => c,
+                None => match RawConn::connect(&up.authority, cfg.connect_timeout).await {
+                    Ok(c) => c,
+                    Err(e) => return Exchange::Failed(e),
+                },
+            };
+            let mut message = Buf::chain(request, &body[..]);
+            match send_and_read_head(&mut conn, &mut message, client, ahead).await {
+                HeadRead::Head(answer) => return Exchange::Answered(conn, answer),
+                HeadRead::ClientGone => return Exchange::ClientGone,
+                // Closed before answering: on a pooled connection, most
+                // likely an idle one the node timed out just now.
+                HeadRead::Failed(_) if reused => continue,
+                HeadRead::Failed(e) => return Exchange::Failed(e),
+            }
+        }
+    };
+    tokio::time::timeout(cfg.timeout, attempt)
+        .await
+        .unwrap_or(Exchange::TimedOut)
+}
+
+enum HeadRead {
+    Head(Answer),
+    Failed(String),
+    ClientGone,
+}
+
+async fn send_and_read_head(
+    conn: &mut RawConn,
+    message: &mut impl Buf,
+    client: &TcpStream,
+    ahead: &mut BytesMut,
+) -> HeadRead {
+    if let Err(e) = conn.stream.write_all_buf(message).await {
+        return HeadRead::Failed(e.to_string());
+    }
+    loop {
+        let read = tokio::select! {
+            r = conn.stream.read_buf(&mut conn.buf) => r,
+            gone = watch_client(client, ahead), if ahead.len() < MAX_AHEAD => {
+                if gone {
+                    return HeadRead::ClientGone;
+                }
+                continue;
+            }
+        };
+        match read {
+            Ok(0) if conn.buf.is_empty() => {
+                return HeadRead::Failed("the node closed the connection".into())
+            }
+            Ok(0) => return HeadRead::Failed("the node closed the connection mid-answer".into()),
+            Err(e) => return HeadRead::Failed(e.to_string()),
+            Ok(_) => {}
+        }
+        match parse_answer(&mut conn.buf) {
+            Ok(Some(answer)) => return HeadRead::Head(answer),
+            Ok(None) if conn.buf.len() < MAX_HEAD => {}
+            Ok(None) => return HeadRead::Failed("the answer head is too large".into()),
+            Err(e) => return HeadRead::Failed(e),
+        }
+    }
+}
+
+/// Waits until the client sends something or goes away; keeps what it sent
+/// (a pipelined next request) in `ahead`. True when it went away.
+async fn watch_client(client: &TcpStream, ahead: &mut BytesMut) -> bool {
+    loop {
+        if client.readable().await.is_err() {
+            return true;
+        }
+        ahead.reserve(4096);
+        match client.try_read_buf(ahead) {
+            Ok(0) => return true,
+            Ok(_) => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Parses a complete answer head off the front of `buf` (informational
+/// answers are skipped), rewriting it for the client.
+fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(format!("the node's answer is not HTTP/1: {e}")),
+        };
+        let status = resp.code.unwrap_or(502);
+        if (100..200).contains(&status) && status != 101 {
+            buf.advance(len);
+            continue;
+        }
+        let mut framing = None;
+        let mut close = resp.version != Some(1);
+        let mut head = Vec::with_capacity(len + 32);
+        head.extend_from_slice(b"HTTP/1.1 ");
+        head.extend_from_slice(status.to_string().as_bytes());
+        head.push(b' ');
+        head.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
+        head.extend_from_slice(b"\r\n");
+        for h in resp.headers.iter() {
+            let name = h.name;
+            if name.eq_ignore_ascii_case("transfer-encoding") {
+                if is_chunked(h.value) {
+                    framing = Some(Framing::Chunked);
+                } else {
+                    return Err(
+                        "the node's answer uses a transfer coding llmlbd cannot relay".into(),
+                    );
+                }
+            } else if name.eq_ignore_ascii_case("content-length") {
+                let n = std::str::from_utf8(h.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or("the node's answer has a bad Content-Length")?;
+                if framing.is_none() {
+                    framing = Some(Framing::Length(n));
+                }
+            } else if name.eq_ignore_ascii_case("connection") {
+                if contains_token(h.value, b"close") {
+                    close = true;
+                }
+                continue;
+            }
+            if proxy::is_connection_header(name) {
+                continue;
+            }
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(h.value);
+            head.extend_from_slice(b"\r\n");
+        }
+        let framing = if status == 204 || status == 304 {
+            Framing::Empty
+        } else {
+            framing.unwrap_or(Framing::UntilClose)
+        };
+        if framing == Framing::UntilClose {
+            head.extend_from_slice(b"connection: close\r\n");
+            close = true;
+        }
+        head.extend_from_slice(b"\r\n");
+        buf.advance(len);
+        return Ok(Some(Answer {
+            status,
+            head,
+            framing,
+            reusable: !close,
+        }));
+    }
+}
+
+fn is_chunked(value: &[u8]) -> bool {
+    value
+        .rsplit(|b| *b == b',')
+        .next()
+        .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
+fn contains_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// Copies the answer body to the client as it arrives. Ends the request:
+/// the connection goes back to the pool when the answer was read to its end
+/// and the node keeps it open; otherwise it is closed (which cancels the
+/// request on the node when the client left early).
+async fn relay(
+    client: &mut TcpStream,
+    ahead: &mut BytesMut,
+    mut conn: RawConn,
+    authority: &Authority,
+    answer: Answer,
+    done: Done,
+) -> Next {
+    let mut out = answer.head;
+    let mut body = Body::new(answer.framing);
+    loop {
+        // Take what the buffer holds of the body.
+        let (take, end) = match body.scan(&conn.buf) {
+            Ok(step) => step,
+            Err(e) => {
+                tracing::warn!(node_id = %done.node_id(), error = %e, "the node's answer body is malformed; closing");
+                let _ = client.write_all(&out).await;
+                return Next::Close;
+            }
+        };
+        out.extend_from_slice(&conn.buf[..take]);
+        conn.buf.advance(take);
+        if !out.is_empty() {
+            if client.write_all(&out).await.is_err() {
+                return Next::Close;
+            }
+            out.clear();
+        }
+        if end {
+            break;
+        }
+        let read = tokio::select! {
+            r = conn.stream.read_buf(&mut conn.buf) => r,
+            gone = watch_client(client, ahead), if ahead.len() < MAX_AHEAD => {
+                if gone {
+                    return Next::Close;
+                }
+                continue;
+            }
+        };
+        match read {
+            Ok(0) if answer.framing == Framing::UntilClose => {
+                drop(done);
+                return Next::Close;
+            }
+            Ok(0) | Err(_) => {
+                tracing::warn!(node_id = %done.node_id(), "the node closed the connection mid-answer");
+                return Next::Close;
+            }
+            Ok(_) => {}
+        }
+    }
+    drop(done);
+    // Anything after the end would be a second answer nobody asked for.
+    if answer.reusable && conn.buf.is_empty() {
+        conn.release(authority);
+    }
+    Next::KeepGoing
+}
+
+/// Where a body ends, found without decoding it.
+struct Body {
+    framing: Framing,
+    remaining: u64,
+    chunk: ChunkScan,
+}
+
+impl Body {
+    fn new(framing: Framing) -> Body {
+        let remaining = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        Body {
+            framing,
+            remaining,
+            chunk: ChunkScan::default(),
+        }
+    }
+
+    /// How many bytes of `bytes` belong to the body, and whether the body
+    /// ends there.
+    fn scan(&mut self, bytes: &[u8]) -> Result<(usize, bool), &'static str> {
+        match self.framing {
+            Framing::Empty => Ok((0, true)),
+            Framing::UntilClose => Ok((bytes.len(), false)),
+            Framing::Length(_) => {
+                let take = (bytes.len() as u64).min(self.remaining);
+                self.remaining -= take;
+                Ok((take as usize, self.remaining == 0))
+            }
+            Framing::Chunked => match self.chunk.scan(bytes)? {
+                Some(n) => Ok((n, true)),
+                None => Ok((bytes.len(), false)),
+            },
+        }
+    }
+}
+
+/// A scanner for chunked transfer coding: follows chunk sizes, data,
+/// extensions and trailers to find where the body ends.
+#[derive(Debug, Default)]
+struct ChunkScan {
+    state: ChunkState,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading the hex size of a chunk (`digits` so far).
+    #[default]
+    SizeStart,
+    Size {
+        value: u64,
+        digits: u8,
+    },
+    /// After the size: extensions up to the line end.
+    Extension {
+        value: u64,
+    },
+    SizeLf {
+        value: u64,
+    },
+    Data {
+        left: u64,
+    },
+    DataCr,
+    DataLf,
+    /// After the last chunk: a trailer line or the final empty line.
+    TrailerStart,
+    Trailer,
+    FinalLf,
+    Done,
+}
+
+impl ChunkScan {
+    /// Consumes `bytes`; `Some(n)` when the body ends after `n` of them.
+    fn scan(&mut self, bytes: &[u8]) -> Result<Option<usize>, &'static str> {
+        use ChunkState::*;
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Data { left } = self.state {
+                let take = (left).min((bytes.len() - i) as u64);
+                i += take as usize;
+                self.state = if take == left {
+                    DataCr
+                } else {
+                    Data { left: left - take }
+                };
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
+            self.state = match (self.state, b) {
+                (SizeStart, _) => match hex(b) {
+                    Some(d) => Size {
+                        value: d,
+                        digits: 1,
+                    },
+                    None => return Err("a chunk size is missing"),
+                },
+                (Size { value, digits }, _) => match hex(b) {
+                    Some(_) if digits >= 15 => return Err("a chunk size is too large"),
+                    Some(d) => Size {
+                        value: value * 16 + d,
+                        digits: digits + 1,
+                    },
+                    None => match b {
+                        b'\r' => SizeLf { value },
+                        b'\n' => after_size(value),
+                        b';' | b' ' | b'\t' => Extension { value },
+                        _ => return Err("a chunk size is not hexadecimal"),
+                    },
+                },
+                (Extension { value }, b'\n') => after_size(value),
+                (Extension { value }, _) => Extension { value },
+                (SizeLf { value }, b'\n') => after_size(value),
+                (DataCr, b'\r') => DataLf,
+                (DataCr, b'\n') | (DataLf, b'\n') => SizeStart,
+                (TrailerStart, b'\r') => FinalLf,
+                (TrailerStart, b'\n') | (FinalLf, b'\n') => Done,
+                (TrailerStart, _) | (Trailer, _) if b != b'\n' => Trailer,
+                (Trailer, b'\n') => TrailerStart,
+                _ => return Err("the chunked framing is broken"),
+            };
+            if self.state == Done {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn after_size(value: u64) -> ChunkState {
+    if value == 0 {
+        ChunkState::TrailerStart
+    } else {
+        ChunkState::Data { left: value }
+    }
+}
+
+fn hex(b: u8) -> Option<u64> {
+    (b as char).to_digit(16).map(u64::from)
+}
+
+// ----- replay for the full stack --------------------------------------
+
+/// A client connection with the bytes the lane already read put back in
+/// front, for hyper to read again.
+struct Replay {
+    read: Bytes,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Replay {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.read.is_empty() {
+            let n = self.read.len().min(out.remaining());
+            out.put_slice(&self.read[..n]);
+            self.read.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, out)
+    }
+}
+
+impl AsyncWrite for Replay {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_all(pieces: &[&[u8]]) -> Result<Option<usize>, &'static str> {
+        let mut s = ChunkScan::default();
+        let mut offset = 0;
+        for p in pieces {
+            if let Some(n) = s.scan(p)? {
+                return Ok(Some(offset + n));
+            }
+            offset += p.len();
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn chunked_bodies_end_where_they_end() {
+        let body: &[u8] = b"5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\nNEXT";
+        let end = body.len() - 4;
+        assert_eq!(scan_all(&[body]), Ok(Some(end)));
+        // The same, one byte at a time.
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(scan_all(&bytes), Ok(Some(end)));
+        // With trailers, and with bare line feeds.
+        let trailers: &[u8] = b"3\r\nabc\r\n0\r\nx-t: 1\r\n\r\n";
+        assert_eq!(scan_all(&[trailers]), Ok(Some(trailers.len())));
+        let bare: &[u8] = b"3\nabc\n0\n\n";
+        assert_eq!(scan_all(&[bare]), Ok(Some(bare.len())));
+        // Incomplete.
+        assert_eq!(scan_all(&[b"5\r\nhel"]), Ok(None));
+        assert_eq!(scan_all(&[b"0\r\n"]), Ok(None));
+    }
+
+    #[test]
+    fn broken_chunked_framing_is_refused() {
+        assert!(scan_all(&[b"zz\r\n"]).is_err());
+        assert!(scan_all(&[b"3\r\nabcX"]).is_err());
+        assert!(scan_all(&[b"ffffffffffffffffff\r\n"]).is_err());
+        assert!(scan_all(&[b"\r\n"]).is_err());
+    }
+
+    #[test]
+    fn answer_heads_are_rewritten_for_the_client() {
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n{}"[..],
+        );
+        let a = parse_answer(&mut buf).unwrap().unwrap();
+        assert_eq!(a.status, 200);
+        assert_eq!(a.framing, Framing::Length(2));
+        assert!(a.reusable);
+        assert_eq!(
+            String::from_utf8(a.head).unwrap(),
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+        );
+        assert_eq!(&buf[..], b"{}");
+
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"[..],
+        );
+        let a = parse_answer(&mut buf).unwrap().unwrap();
+        assert_eq!(a.framing, Framing::Chunked);
+        assert!(!a.reusable);
+        assert!(String::from_utf8(a.head)
+            .unwrap()
+            .contains("transfer-encoding: chunked\r\n"));
+
+        let mut buf = BytesMut::from(&b"HTTP/1.0 200 OK\r\n\r\nbody"[..]);
+        let a = parse_answer(&mut buf).unwrap().unwrap();
+        assert_eq!(a.framing, Framing::UntilClose);
+        assert!(!a.reusable);
+        assert!(String::from_utf8(a.head)
+            .unwrap()
+            .ends_with("connection: close\r\n\r\n"));
+
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Le"[..]);
+        assert!(parse_answer(&mut buf).unwrap().is_none());
+        let mut buf = BytesMut::from(&b"SSH-2.0-OpenSSH\r\n\r\n"[..]);
+        assert!(parse_answer(&mut buf).is_err());
+    }
+}
