@@ -67,7 +67,7 @@ pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Re
         match read_head(&mut client, &mut buf, &ctx, &mut shutdown).await {
             Head::Closed => return,
             Head::Complete(len) => match classify(&buf[..len], &ctx.state) {
-                Some(req) => match proxy_one(&mut client, &mut buf, len, req, &ctx.state).await {
+                Some(req) => match proxy_one(&mut client, &mut buf, len, req, &ctx).await {
                     Next::KeepGoing if !*shutdown.borrow() => continue,
                     Next::KeepGoing | Next::Close => return,
                     Next::FullStack => break,
@@ -157,6 +157,12 @@ async fn read_head(
 struct LaneRequest {
     /// Length of its body (from `Content-Length`).
     body_len: usize,
+    path: &'static str,
+    /// The client's headers as they go to the node, one `name: value\r\n`
+    /// each: connection-level ones, the host and the length dropped (the
+    /// lane writes its own), and the client's API key when it was meant
+    /// for llmlbd.
+    forwarded: Vec<u8>,
 }
 
 /// Whether the head at the start of `head` is one the lane passes through.
@@ -167,16 +173,26 @@ fn classify(head: &[u8], state: &AppState) -> Option<LaneRequest> {
     if req.method != Some("POST") || req.version != Some(1) {
         return None;
     }
-    if !matches!(
-        req.path,
-        Some("/v1/chat/completions" | "/v1/completions" | "/v1/embeddings")
-    ) {
-        return None;
-    }
+    let path = match req.path {
+        Some("/v1/chat/completions") => "/v1/chat/completions",
+        Some("/v1/completions") => "/v1/completions",
+        Some("/v1/embeddings") => "/v1/embeddings",
+        _ => return None,
+    };
+    let require_key = state.proxy.config().require_api_key;
     let mut body_len = None;
     let mut authorization = None;
+    let mut forwarded = Vec::with_capacity(head.len());
     for h in req.headers.iter() {
         let name = h.name;
+        let dropped = proxy::is_hop_by_hop(name)
+            || (require_key && name.eq_ignore_ascii_case("authorization"));
+        if !dropped {
+            forwarded.extend_from_slice(name.as_bytes());
+            forwarded.extend_from_slice(b": ");
+            forwarded.extend_from_slice(h.value);
+            forwarded.extend_from_slice(b"\r\n");
+        }
         if name.eq_ignore_ascii_case("content-length") {
             if body_len.is_some() {
                 return None;
@@ -197,7 +213,7 @@ fn classify(head: &[u8], state: &AppState) -> Option<LaneRequest> {
         }
     }
     let body_len = body_len.filter(|n| *n <= PROXY_BODY_LIMIT)?;
-    if state.proxy.config().require_api_key {
+    if require_key {
         let token = std::str::from_utf8(authorization?)
             .ok()
             .and_then(super::extract::bearer_token)?;
@@ -206,7 +222,11 @@ fn classify(head: &[u8], state: &AppState) -> Option<LaneRequest> {
             return None;
         }
     }
-    Some(LaneRequest { body_len })
+    Some(LaneRequest {
+        body_len,
+        path,
+        forwarded,
+    })
 }
 
 /// What the connection does after a request.
@@ -225,16 +245,19 @@ async fn proxy_one(
     buf: &mut BytesMut,
     head_len: usize,
     req: LaneRequest,
-    state: &AppState,
+    ctx: &Ctx,
 ) -> Next {
+    let state = &ctx.state;
     let started = Instant::now();
     let total = head_len + req.body_len;
     if buf.len() < total {
         buf.reserve(total - buf.len());
         while buf.len() < total {
-            match client.read_buf(buf).await {
-                Ok(0) | Err(_) => return Next::Close,
-                Ok(_) => {}
+            // A client that stops sending its body is dropped like one that
+            // stops sending its head.
+            match tokio::time::timeout(ctx.header_timeout, client.read_buf(buf)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Next::Close,
             }
         }
     }
@@ -248,8 +271,6 @@ async fn proxy_one(
     let Some(candidates) = table.by_model.get(&model) else {
         return Next::FullStack;
     };
-    let forwarded = forwarded_headers(&buf[..head_len], proxy.config().require_api_key);
-    let path = request_path(&buf[..head_len]);
     let message = buf.split_to(total).freeze();
     let body = message.slice(head_len..);
 
@@ -263,13 +284,13 @@ async fn proxy_one(
         tried.push(i);
         let up = candidates[i].clone();
         let guard = InFlight::new(up.clone());
-        let mut request = Vec::with_capacity(forwarded.len() + 128);
+        let mut request = Vec::with_capacity(req.forwarded.len() + 128);
         request.extend_from_slice(b"POST ");
-        request.extend_from_slice(path.as_bytes());
+        request.extend_from_slice(req.path.as_bytes());
         request.extend_from_slice(b" HTTP/1.1\r\nhost: ");
         request.extend_from_slice(up.authority.as_str().as_bytes());
         request.extend_from_slice(b"\r\n");
-        request.extend_from_slice(&forwarded);
+        request.extend_from_slice(&req.forwarded);
         request.extend_from_slice(b"content-length: ");
         request.extend_from_slice(body.len().to_string().as_bytes());
         request.extend_from_slice(b"\r\n\r\n");
@@ -316,35 +337,6 @@ async fn proxy_one(
         message,
     )
     .await
-}
-
-/// The request path of a parsed head.
-fn request_path(head: &[u8]) -> String {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let _ = req.parse(head);
-    req.path.unwrap_or("/").to_string()
-}
-
-/// The client's headers as they go to the node: connection-level ones, the
-/// host and the length dropped (the lane writes its own), and the
-/// client's API key when it was meant for llmlbd.
-fn forwarded_headers(head: &[u8], drop_authorization: bool) -> Vec<u8> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let _ = req.parse(head);
-    let mut out = Vec::with_capacity(head.len());
-    for h in req.headers.iter() {
-        let lower = h.name.to_ascii_lowercase();
-        if proxy::is_hop_by_hop(&lower) || (drop_authorization && lower == "authorization") {
-            continue;
-        }
-        out.extend_from_slice(h.name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(h.value);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 async fn answer_error(
@@ -587,8 +579,39 @@ fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String> {
             buf.advance(len);
             continue;
         }
-        let mut framing = None;
+        // First how the body is delimited, then the head for the client:
+        // with a chunked body any Content-Length is dropped, so the client
+        // can only read the framing one way.
+        let mut chunked = false;
+        let mut length = None;
         let mut close = resp.version != Some(1);
+        for h in resp.headers.iter() {
+            if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                if !is_chunked(h.value) {
+                    return Err(
+                        "the node's answer uses a transfer coding llmlbd cannot relay".into(),
+                    );
+                }
+                chunked = true;
+            } else if h.name.eq_ignore_ascii_case("content-length") {
+                let n = std::str::from_utf8(h.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or("the node's answer has a bad Content-Length")?;
+                if length.is_some_and(|l| l != n) {
+                    return Err("the node's answer has two different Content-Lengths".into());
+                }
+                length = Some(n);
+            } else if h.name.eq_ignore_ascii_case("connection") && contains_token(h.value, b"close")
+            {
+                close = true;
+            }
+        }
+        let framing = if chunked {
+            Some(Framing::Chunked)
+        } else {
+            length.map(Framing::Length)
+        };
         let mut head = Vec::with_capacity(len + 32);
         head.extend_from_slice(b"HTTP/1.1 ");
         head.extend_from_slice(status.to_string().as_bytes());
@@ -596,33 +619,12 @@ fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String> {
         head.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
         head.extend_from_slice(b"\r\n");
         for h in resp.headers.iter() {
-            let name = h.name;
-            if name.eq_ignore_ascii_case("transfer-encoding") {
-                if is_chunked(h.value) {
-                    framing = Some(Framing::Chunked);
-                } else {
-                    return Err(
-                        "the node's answer uses a transfer coding llmlbd cannot relay".into(),
-                    );
-                }
-            } else if name.eq_ignore_ascii_case("content-length") {
-                let n = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or("the node's answer has a bad Content-Length")?;
-                if framing.is_none() {
-                    framing = Some(Framing::Length(n));
-                }
-            } else if name.eq_ignore_ascii_case("connection") {
-                if contains_token(h.value, b"close") {
-                    close = true;
-                }
+            if proxy::is_connection_header(h.name)
+                || (chunked && h.name.eq_ignore_ascii_case("content-length"))
+            {
                 continue;
             }
-            if proxy::is_connection_header(name) {
-                continue;
-            }
-            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(h.name.as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(h.value);
             head.extend_from_slice(b"\r\n");
@@ -997,6 +999,24 @@ mod tests {
         assert!(String::from_utf8(a.head)
             .unwrap()
             .ends_with("connection: close\r\n\r\n"));
+
+        // A chunked body with a length too: the length is dropped.
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+        );
+        let a = parse_answer(&mut buf).unwrap().unwrap();
+        assert_eq!(a.framing, Framing::Chunked);
+        assert!(!String::from_utf8(a.head)
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("content-length"));
+        // Lengths that disagree, and codings other than chunked, are refused.
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"[..],
+        );
+        assert!(parse_answer(&mut buf).is_err());
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"[..]);
+        assert!(parse_answer(&mut buf).is_err());
 
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Le"[..]);
         assert!(parse_answer(&mut buf).unwrap().is_none());

@@ -309,18 +309,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Request headers not passed on to a node (lower-case name): those that
-/// belong to one connection, and the host and length the proxy sets itself.
+/// Request headers not passed on to a node (any case): those that belong to
+/// one connection, and the host and length the proxy sets itself.
 pub(super) fn is_hop_by_hop(name: &str) -> bool {
     is_connection_header(name)
-        || matches!(
-            name,
-            "proxy-authenticate"
-                | "proxy-authorization"
-                | "transfer-encoding"
-                | "host"
-                | "content-length"
-        )
+        || [
+            "proxy-authenticate",
+            "proxy-authorization",
+            "transfer-encoding",
+            "host",
+            "content-length",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// Headers of one connection, never passed on in either direction (any
