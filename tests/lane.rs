@@ -41,6 +41,11 @@ struct RawNode {
 
 impl RawNode {
     async fn start(answer: Answer) -> RawNode {
+        Self::start_with_idle_timeout(answer, Duration::from_secs(3600)).await
+    }
+
+    /// A node that closes connections idle for `idle`, as runtimes do.
+    async fn start_with_idle_timeout(answer: Answer, idle: Duration) -> RawNode {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -50,7 +55,7 @@ impl RawNode {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                tokio::spawn(serve_raw(stream, answer.clone(), seen.clone()));
+                tokio::spawn(serve_raw(stream, answer.clone(), seen.clone(), idle));
             }
         });
         RawNode { addr, requests }
@@ -68,10 +73,17 @@ impl RawNode {
     }
 }
 
-async fn serve_raw(mut stream: TcpStream, answer: Answer, seen: Arc<Mutex<Vec<String>>>) {
+async fn serve_raw(
+    mut stream: TcpStream,
+    answer: Answer,
+    seen: Arc<Mutex<Vec<String>>>,
+    idle: Duration,
+) {
     let mut buf = Vec::new();
     loop {
-        let Some(request) = read_request(&mut stream, &mut buf).await else {
+        let Ok(Some(request)) =
+            tokio::time::timeout(idle, read_request(&mut stream, &mut buf)).await
+        else {
             return;
         };
         seen.lock().unwrap().push(request.clone());
@@ -506,10 +518,9 @@ async fn nodes_that_do_not_speak_http_or_answer_too_late_get_clear_errors() {
     let r = read_response(&mut c, &mut buf).await;
     assert_eq!(r.status, 502, "{r:?}");
     let v: Value = serde_json::from_str(&r.body).unwrap();
-    assert_eq!(v["code"], "upstream_unreachable");
+    assert_eq!(v["code"], "upstream_bad_answer");
     assert!(v["error"].as_str().unwrap().contains("not HTTP/1"), "{v}");
 
-    // The node is cooling down now but still the only one: it is tried.
     c.write_all(post("/v1/chat/completions", r#"{"model":"m","slow":1}"#, "").as_bytes())
         .await
         .unwrap();
@@ -517,4 +528,131 @@ async fn nodes_that_do_not_speak_http_or_answer_too_late_get_clear_errors() {
     assert_eq!(r.status, 504, "{r:?}");
     let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["code"], "upstream_timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_a_node_may_have_run_is_never_sent_again() {
+    let d = TestDaemon::start(&[]);
+    let answer: Answer = Arc::new(|body: &str| {
+        let v: Value = serde_json::from_str(body).unwrap();
+        match v["case"].as_str().unwrap() {
+            "good" => reply(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", false),
+            // Works a while, then hangs up without a byte.
+            "vanish" => Reply {
+                delay: Duration::from_millis(200),
+                ..reply(b"", true)
+            },
+            // Starts an answer and dies.
+            "partial" => reply(b"HTTP/1.1 200 OK\r\ncontent-", true),
+            // A coding the lane cannot relay.
+            "gzip" => reply(b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", true),
+            other => panic!("unknown case {other}"),
+        }
+    });
+    let a = RawNode::start(answer.clone()).await;
+    let b = RawNode::start(answer).await;
+    add(&d, "a", a.addr).await;
+    add(&d, "b", b.addr).await;
+    let count = |case: &str| {
+        let needle = format!("\"case\":\"{case}\"");
+        let n = |node: &RawNode| node.chats().iter().filter(|r| r.contains(&needle)).count();
+        (n(&a), n(&b))
+    };
+    let mut c = TcpStream::connect(d.addr).await.unwrap();
+    let mut buf = Vec::new();
+    let mut send = async |case: &str| {
+        let body = format!(r#"{{"model":"m","case":"{case}"}}"#);
+        c.write_all(post("/v1/chat/completions", &body, "").as_bytes())
+            .await
+            .unwrap();
+        read_response(&mut c, &mut buf).await
+    };
+    // Warm both nodes' pooled connections.
+    for _ in 0..4 {
+        assert_eq!(send("good").await.status, 200);
+    }
+    // No answer byte: another node may try, but no node gets it twice.
+    let r = send("vanish").await;
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("upstream_unreachable"), "{}", r.body);
+    assert_eq!(count("vanish"), (1, 1));
+    // Answer bytes arrived: the request may have run, so it goes nowhere
+    // else and is not repeated.
+    for case in ["partial", "gzip"] {
+        let r = send(case).await;
+        assert_eq!(r.status, 502, "{case}: {r:?}");
+        assert!(r.body.contains("upstream_bad_answer"), "{}", r.body);
+        let (x, y) = count(case);
+        assert_eq!(x + y, 1, "{case} reached the nodes {x} + {y} times");
+    }
+}
+
+/// Connections of this process in CLOSE_WAIT towards `port`: closed by the
+/// peer, not yet by us.
+fn close_wait_towards(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3
+                && f[3] == "08"
+                && f[2]
+                    .rsplit(':')
+                    .next()
+                    .is_some_and(|p| u16::from_str_radix(p, 16) == Ok(port))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_node_connections_the_node_closed_do_not_linger() {
+    let d = TestDaemon::start(&[]);
+    let node = RawNode::start_with_idle_timeout(
+        Arc::new(|_: &str| Reply {
+            delay: Duration::from_millis(100),
+            ..reply(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", false)
+        }),
+        Duration::from_millis(300),
+    )
+    .await;
+    add(&d, "short-keepalive", node.addr).await;
+    // Ten at once: ten pooled connections, all closed by the node soon after.
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            let addr = d.addr;
+            tokio::spawn(async move {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                c.write_all(post("/v1/chat/completions", r#"{"model":"m"}"#, "").as_bytes())
+                    .await
+                    .unwrap();
+                read_response(&mut c, &mut Vec::new()).await.status
+            })
+        })
+        .collect();
+    for r in requests {
+        assert_eq!(r.await.unwrap(), 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            close_wait_towards(node.addr.port()) > 0
+        })
+        .await,
+        "the node closed its idle connections"
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            close_wait_towards(node.addr.port()) == 0
+        })
+        .await,
+        "llmlbd closed its side of them: {} left",
+        close_wait_towards(node.addr.port())
+    );
+    // And the next request still gets through, on a new connection.
+    let mut c = TcpStream::connect(d.addr).await.unwrap();
+    c.write_all(post("/v1/chat/completions", r#"{"model":"m"}"#, "").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut c, &mut Vec::new()).await.status, 200);
 }

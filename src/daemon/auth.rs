@@ -283,7 +283,14 @@ impl Auth {
 
     /// Writes last-use times of API keys and drops expired sessions.
     pub fn flush(&self, registry: &Registry) -> Result<(), StoreError> {
-        let used: Vec<(String, DateTime<Utc>)> = self.used.lock().drain().collect();
+        // Copied, not taken: until the keys below carry them, listings read
+        // the last uses from `used`, and a failed write keeps them there.
+        let used: Vec<(String, DateTime<Utc>)> = self
+            .used
+            .lock()
+            .iter()
+            .map(|(id, at)| (id.clone(), *at))
+            .collect();
         let now = Utc::now();
         registry.with_store(|s| {
             cred::touch_api_keys(s.conn(), &used)?;
@@ -291,9 +298,14 @@ impl Auth {
         })?;
         {
             let mut keys = self.keys.write();
+            let mut pending = self.used.lock();
             for (id, at) in used {
                 if let Some(k) = keys.get_mut(&id) {
                     k.last_used_at = Some(at);
+                }
+                // A newer use since the copy stays for the next flush.
+                if pending.get(&id) == Some(&at) {
+                    pending.remove(&id);
                 }
             }
         }

@@ -46,6 +46,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Idle raw connections kept per node and thread.
 const MAX_IDLE: usize = 512;
+/// An idle raw connection unused this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How often each worker checks its idle raw connections.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Client bytes buffered while an answer is on its way (a pipelined next
 /// request); past this the client is no longer watched until the answer
 /// ends.
@@ -67,11 +71,13 @@ pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Re
         match read_head(&mut client, &mut buf, &ctx, &mut shutdown).await {
             Head::Closed => return,
             Head::Complete(len) => match classify(&buf[..len], &ctx.state) {
-                Some(req) => match proxy_one(&mut client, &mut buf, len, req, &ctx).await {
-                    Next::KeepGoing if !*shutdown.borrow() => continue,
-                    Next::KeepGoing | Next::Close => return,
-                    Next::FullStack => break,
-                },
+                Some(req) => {
+                    match proxy_one(&mut client, &mut buf, len, req, &ctx, &shutdown).await {
+                        Next::KeepGoing if !*shutdown.borrow() => continue,
+                        Next::KeepGoing | Next::Close => return,
+                        Next::FullStack => break,
+                    }
+                }
                 None => break,
             },
             Head::FullStack => break,
@@ -129,15 +135,22 @@ async fn read_head(
     shutdown: &mut watch::Receiver<bool>,
 ) -> Head {
     let mut deadline = None;
+    // Bytes known not to end the head: a head trickled in small pieces is
+    // parsed once, when its end has arrived, not once per piece.
+    let mut checked = 0;
     loop {
-        if !buf.is_empty() {
+        if buf.len() > checked && may_end_head(buf, checked) {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             match httparse::Request::new(&mut headers).parse(buf) {
                 Ok(httparse::Status::Complete(len)) => return Head::Complete(len),
-                Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
-                _ => return Head::FullStack,
+                Ok(httparse::Status::Partial) => {}
+                Err(_) => return Head::FullStack,
             }
         }
+        if buf.len() >= MAX_HEAD {
+            return Head::FullStack;
+        }
+        checked = buf.len();
         let deadline =
             *deadline.get_or_insert_with(|| tokio::time::Instant::now() + ctx.header_timeout);
         let idle = buf.is_empty();
@@ -151,6 +164,13 @@ async fn read_head(
             Ok(_) => {}
         }
     }
+}
+
+/// Whether the bytes from `from` on (with the few before, which a line end
+/// may span) hold an empty line, which ends a head.
+fn may_end_head(buf: &[u8], from: usize) -> bool {
+    let tail = &buf[from.saturating_sub(3)..];
+    tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n")
 }
 
 /// A request the lane will forward.
@@ -197,8 +217,7 @@ fn classify(head: &[u8], state: &AppState) -> Option<LaneRequest> {
             if body_len.is_some() {
                 return None;
             }
-            let len: usize = std::str::from_utf8(h.value).ok()?.trim().parse().ok()?;
-            body_len = Some(len);
+            body_len = Some(usize::try_from(parse_length(h.value)?).ok()?);
         } else if name.eq_ignore_ascii_case("transfer-encoding")
             || name.eq_ignore_ascii_case("expect")
             || name.eq_ignore_ascii_case("upgrade")
@@ -246,16 +265,21 @@ async fn proxy_one(
     head_len: usize,
     req: LaneRequest,
     ctx: &Ctx,
+    shutdown: &watch::Receiver<bool>,
 ) -> Next {
     let state = &ctx.state;
     let started = Instant::now();
     let total = head_len + req.body_len;
     if buf.len() < total {
+        // The body must arrive within one header timeout, plus one more per
+        // MiB: a client that stalls or trickles is dropped like one that
+        // stalls sending its head.
+        let mib = u32::try_from(req.body_len >> 20).unwrap_or(u32::MAX);
+        let allowed = ctx.header_timeout.saturating_mul(mib.saturating_add(1));
+        let deadline = tokio::time::Instant::now() + allowed;
         buf.reserve(total - buf.len());
         while buf.len() < total {
-            // A client that stops sending its body is dropped like one that
-            // stops sending its head.
-            match tokio::time::timeout(ctx.header_timeout, client.read_buf(buf)).await {
+            match tokio::time::timeout_at(deadline, client.read_buf(buf)).await {
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return Next::Close,
             }
@@ -299,7 +323,8 @@ async fn proxy_one(
             Exchange::Answered(conn, answer) => {
                 up.record_latency(started.elapsed());
                 let done = Done::new(guard, state.clone(), model, answer.status, started);
-                return relay(client, buf, conn, &up.authority, answer, done).await;
+                let closing = *shutdown.borrow();
+                return relay(client, buf, conn, &up.authority, answer, done, closing).await;
             }
             Exchange::Failed(e) => {
                 proxy.cool_down(&up);
@@ -317,11 +342,30 @@ async fn proxy_one(
                     up.node_id,
                     proxy.config().timeout.as_secs()
                 );
+                let closing = *shutdown.borrow();
                 return answer_error(
                     client,
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream_timeout",
                     message,
+                    closing,
+                )
+                .await;
+            }
+            Exchange::BadAnswer(e) => {
+                drop(guard);
+                tracing::warn!(node_id = %up.node_id, model, error = %e, "the node's answer is unusable");
+                state
+                    .metrics
+                    .request(&model, &up.node_id, 502, started.elapsed());
+                let message = format!("node {} sent an unusable answer: {e}", up.node_id);
+                let closing = *shutdown.borrow();
+                return answer_error(
+                    client,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_bad_answer",
+                    message,
+                    closing,
                 )
                 .await;
             }
@@ -330,20 +374,25 @@ async fn proxy_one(
     }
     state.metrics.request(&model, "", 502, started.elapsed());
     let message = format!("no node serving model {model} could be reached ({last_error})");
+    let closing = *shutdown.borrow();
     answer_error(
         client,
         StatusCode::BAD_GATEWAY,
         "upstream_unreachable",
         message,
+        closing,
     )
     .await
 }
 
+/// Answers with the API's error shape. `closing`: the daemon is stopping,
+/// so the connection ends after this answer and says so.
 async fn answer_error(
     client: &mut TcpStream,
     status: StatusCode,
     code: &str,
     message: String,
+    closing: bool,
 ) -> Next {
     let body = serde_json::to_vec(&ErrorBody {
         error: message,
@@ -357,11 +406,15 @@ async fn answer_error(
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\ncontent-type: application/json\r\ncontent-length: ");
     out.extend_from_slice(body.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(b"\r\n");
+    if closing {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&body);
     match client.write_all(&out).await {
-        Ok(()) => Next::KeepGoing,
-        Err(_) => Next::Close,
+        Ok(()) if !closing => Next::KeepGoing,
+        _ => Next::Close,
     }
 }
 
@@ -371,6 +424,8 @@ async fn answer_error(
 struct RawConn {
     stream: TcpStream,
     buf: BytesMut,
+    /// When it went back to the pool.
+    idle_since: Instant,
 }
 
 thread_local! {
@@ -393,22 +448,15 @@ impl RawConn {
     }
 
     /// An idle connection is usable when the node has neither closed it nor
-    /// sent anything on it. The reactor's readiness tells without a system
-    /// call in the usual case; only when it says "readable" does a read
-    /// check what arrived.
+    /// sent anything on it: a peek finds nothing to read and would block.
+    /// Asked of the socket itself, since the reactor may not have seen a
+    /// close that arrived a moment ago.
     fn is_usable(&self) -> bool {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        match self.stream.poll_read_ready(&mut cx) {
-            Poll::Pending => true,
-            Poll::Ready(Err(_)) => false,
-            Poll::Ready(Ok(())) => {
-                let mut probe = [0u8; 1];
-                matches!(
-                    self.stream.try_read(&mut probe),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-                )
-            }
-        }
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            socket2::SockRef::from(&self.stream).peek(&mut probe),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        )
     }
 
     async fn connect(authority: &Authority, timeout: Duration) -> Result<RawConn, String> {
@@ -424,10 +472,12 @@ impl RawConn {
         Ok(RawConn {
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
+            idle_since: Instant::now(),
         })
     }
 
-    fn release(self, authority: &Authority) {
+    fn release(mut self, authority: &Authority) {
+        self.idle_since = Instant::now();
         IDLE.with(|pool| {
             let mut pool = pool.borrow_mut();
             let list = pool.entry(authority.clone()).or_default();
@@ -436,6 +486,19 @@ impl RawConn {
             }
         });
     }
+}
+
+/// Closes this thread's idle raw connections that the node closed (or wrote
+/// on) meanwhile, or that sat unused past [`IDLE_TIMEOUT`], so none linger
+/// half-closed; nodes that left lose theirs this way too. Each HTTP worker
+/// runs this every [`SWEEP_EVERY`].
+pub fn sweep_idle() {
+    IDLE.with(|pool| {
+        pool.borrow_mut().retain(|_, list| {
+            list.retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_usable());
+            !list.is_empty()
+        });
+    });
 }
 
 /// How the node's answer is delimited.
@@ -462,13 +525,17 @@ enum Exchange {
     Answered(RawConn, Answer),
     /// No answer byte arrived: the request may go to another node.
     Failed(String),
+    /// The node answered something that is not a usable HTTP/1 answer
+    /// head. It may have done the work, so the request goes nowhere else.
+    BadAnswer(String),
     TimedOut,
     ClientGone,
 }
 
 /// Sends the request to `up` and reads the answer head, watching the client
-/// meanwhile. A pooled connection the node closed in between is replaced by
-/// a new one once.
+/// meanwhile. When a pooled connection fails before the whole request was
+/// written (the node closed it in between, so it cannot have seen the
+/// request), a new connection takes over once.
 async fn exchange(
     client: &mut TcpStream,
     ahead: &mut BytesMut,
@@ -492,10 +559,9 @@ async fn exchange(
             match send_and_read_head(&mut conn, &mut message, client, ahead).await {
                 HeadRead::Head(answer) => return Exchange::Answered(conn, answer),
                 HeadRead::ClientGone => return Exchange::ClientGone,
-                // Closed before answering: on a pooled connection, most
-                // likely an idle one the node timed out just now.
-                HeadRead::Failed(_) if reused => continue,
-                HeadRead::Failed(e) => return Exchange::Failed(e),
+                HeadRead::Unsent(_) if reused => continue,
+                HeadRead::Unsent(e) | HeadRead::NoAnswer(e) => return Exchange::Failed(e),
+                HeadRead::BadAnswer(e) => return Exchange::BadAnswer(e),
             }
         }
     };
@@ -506,7 +572,12 @@ async fn exchange(
 
 enum HeadRead {
     Head(Answer),
-    Failed(String),
+    /// Writing the request failed.
+    Unsent(String),
+    /// The request went out; the connection ended before any answer byte.
+    NoAnswer(String),
+    /// Answer bytes arrived, but no usable head.
+    BadAnswer(String),
     ClientGone,
 }
 
@@ -517,8 +588,9 @@ async fn send_and_read_head(
     ahead: &mut BytesMut,
 ) -> HeadRead {
     if let Err(e) = conn.stream.write_all_buf(message).await {
-        return HeadRead::Failed(e.to_string());
+        return HeadRead::Unsent(e.to_string());
     }
+    let mut answered = false;
     loop {
         let read = tokio::select! {
             r = conn.stream.read_buf(&mut conn.buf) => r,
@@ -530,18 +602,23 @@ async fn send_and_read_head(
             }
         };
         match read {
-            Ok(0) if conn.buf.is_empty() => {
-                return HeadRead::Failed("the node closed the connection".into())
+            Ok(0) if !answered => {
+                return HeadRead::NoAnswer(
+                    "the node closed the connection without answering".into(),
+                )
             }
-            Ok(0) => return HeadRead::Failed("the node closed the connection mid-answer".into()),
-            Err(e) => return HeadRead::Failed(e.to_string()),
-            Ok(_) => {}
+            Ok(0) => {
+                return HeadRead::BadAnswer("the node closed the connection mid-answer".into())
+            }
+            Err(e) if !answered => return HeadRead::NoAnswer(e.to_string()),
+            Err(e) => return HeadRead::BadAnswer(e.to_string()),
+            Ok(_) => answered = true,
         }
         match parse_answer(&mut conn.buf) {
             Ok(Some(answer)) => return HeadRead::Head(answer),
             Ok(None) if conn.buf.len() < MAX_HEAD => {}
-            Ok(None) => return HeadRead::Failed("the answer head is too large".into()),
-            Err(e) => return HeadRead::Failed(e),
+            Ok(None) => return HeadRead::BadAnswer("the answer head is too large".into()),
+            Err(e) => return HeadRead::BadAnswer(e),
         }
     }
 }
@@ -594,10 +671,8 @@ fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String> {
                 }
                 chunked = true;
             } else if h.name.eq_ignore_ascii_case("content-length") {
-                let n = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or("the node's answer has a bad Content-Length")?;
+                let n =
+                    parse_length(h.value).ok_or("the node's answer has a bad Content-Length")?;
                 if length.is_some_and(|l| l != n) {
                     return Err("the node's answer has two different Content-Lengths".into());
                 }
@@ -649,6 +724,15 @@ fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String> {
     }
 }
 
+/// A Content-Length value: decimal digits only (no sign), as HTTP says.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 fn is_chunked(value: &[u8]) -> bool {
     value
         .rsplit(|b| *b == b',')
@@ -673,8 +757,14 @@ async fn relay(
     authority: &Authority,
     answer: Answer,
     done: Done,
+    closing: bool,
 ) -> Next {
     let mut out = answer.head;
+    if closing && answer.framing != Framing::UntilClose {
+        // The daemon is stopping: this is the connection's last answer.
+        out.truncate(out.len() - 2);
+        out.extend_from_slice(b"connection: close\r\n\r\n");
+    }
     let mut body = Body::new(answer.framing);
     loop {
         // Take what the buffer holds of the body.
@@ -722,6 +812,9 @@ async fn relay(
     // Anything after the end would be a second answer nobody asked for.
     if answer.reusable && conn.buf.is_empty() {
         conn.release(authority);
+    }
+    if closing {
+        return Next::Close;
     }
     Next::KeepGoing
 }
@@ -889,6 +982,11 @@ impl AsyncRead for Replay {
             let n = self.read.len().min(out.remaining());
             out.put_slice(&self.read[..n]);
             self.read.advance(n);
+            if self.read.is_empty() {
+                // Let the lane's buffer go rather than keep it for the
+                // connection's life.
+                self.read = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, out)
@@ -957,6 +1055,35 @@ mod tests {
         // Incomplete.
         assert_eq!(scan_all(&[b"5\r\nhel"]), Ok(None));
         assert_eq!(scan_all(&[b"0\r\n"]), Ok(None));
+    }
+
+    #[test]
+    fn lengths_are_plain_digits() {
+        assert_eq!(parse_length(b"42"), Some(42));
+        assert_eq!(parse_length(b" 7 "), Some(7));
+        for bad in [
+            &b"+5"[..],
+            b"-1",
+            b"",
+            b"1 2",
+            b"0x10",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(parse_length(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_noticed_across_reads() {
+        let head = b"POST / HTTP/1.1\r\nHost: x\r\n\r\n";
+        // Whatever the split, the end is seen in the second part.
+        for split in 1..head.len() {
+            let first = !may_end_head(&head[..split], 0);
+            assert!(first || split >= head.len() - 1, "split {split}");
+            assert!(may_end_head(head, split), "split {split}");
+        }
+        assert!(may_end_head(b"GET / HTTP/1.0\n\n", 0));
+        assert!(!may_end_head(b"GET / HTTP/1.1\r\nHost: x\r\n", 0));
     }
 
     #[test]

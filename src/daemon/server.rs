@@ -106,6 +106,15 @@ async fn worker(
     ctx: Arc<lane::Ctx>,
 ) {
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    // The lane's pool of node connections is per thread, so each worker
+    // tidies its own; the task ends with the worker's runtime.
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(lane::SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            lane::sweep_idle();
+        }
+    });
     while let Some(stream) = incoming.recv().await {
         let stream = match tokio::net::TcpStream::from_std(stream) {
             Ok(s) => s,
