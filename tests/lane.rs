@@ -521,6 +521,23 @@ async fn nodes_that_do_not_speak_http_or_answer_too_late_get_clear_errors() {
     assert_eq!(v["code"], "upstream_bad_answer");
     assert!(v["error"].as_str().unwrap().contains("not HTTP/1"), "{v}");
 
+    // The same through the full stack (a chunked upload).
+    let body = r#"{"model":"m"}"#;
+    let wire = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: lb\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let mut full = TcpStream::connect(d.addr).await.unwrap();
+    full.write_all(wire.as_bytes()).await.unwrap();
+    let r = read_response(&mut full, &mut Vec::new()).await;
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("upstream_bad_answer"), "{}", r.body);
+    assert_eq!(
+        garbage.chats().len(),
+        2,
+        "each request reached the node once"
+    );
+
     c.write_all(post("/v1/chat/completions", r#"{"model":"m","slow":1}"#, "").as_bytes())
         .await
         .unwrap();

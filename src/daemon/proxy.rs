@@ -445,8 +445,22 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
                 };
                 return Response::from_parts(rparts, Body::new(body));
             }
+            Ok(Err(SendError::Http(e))) if e.is_parse() || e.is_parse_status() => {
+                // The node answered, but not in HTTP: it may have run the
+                // request, so it goes nowhere else.
+                drop(guard);
+                state
+                    .metrics
+                    .request(&model, &up.node_id, 502, started.elapsed());
+                return ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_bad_answer",
+                    format!("node {} sent an unusable answer: {e}", up.node_id),
+                )
+                .into_response();
+            }
             Ok(Err(e)) => {
-                // No answer byte arrived: safe to try another node.
+                // No usable answer byte arrived: try another node.
                 proxy.cool_down(&up);
                 last_error = format!("{}: {e}", up.node_id);
                 tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
