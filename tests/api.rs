@@ -445,6 +445,20 @@ async fn expired_api_keys_are_refused() {
     assert_eq!(d.get("/v0/nodes", Some(&key)).await.status, 200);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_error(&d.get("/v0/nodes", Some(&key)).await, 401, "token_expired");
+    // Rotating it would only make another dead key.
+    let id = r.body["id"].as_str().unwrap();
+    let rotated = d
+        .admin_post(&format!("/v0/api-keys/{id}/rotate"), json!({}))
+        .await;
+    assert_error(&rotated, 409, "key_expired");
+    assert!(
+        rotated.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("api-keys create"),
+        "{}",
+        rotated.body
+    );
 }
 
 #[tokio::test]

@@ -184,6 +184,16 @@ impl Auth {
         let now = Utc::now();
         let mut keys = self.keys.write();
         let row = keys.get_mut(id).ok_or_else(|| key_not_found(id))?;
+        if let Some(expired) = row.expires_at.filter(|e| *e <= now) {
+            // A new secret would be dead on arrival.
+            return Err(ApiError::conflict(
+                "key_expired",
+                format!(
+                    "API key {id} expired at {}; an expired key cannot be rotated: create a new one (llmlbctl api-keys create)",
+                    expired.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ));
+        }
         registry.with_store(|s| cred::rotate_api_key(s.conn(), id, secret.hash(), now))?;
         let mut creds = self.creds.write();
         creds.remove(&row.hash);
