@@ -673,3 +673,52 @@ async fn idle_node_connections_the_node_closed_do_not_linger() {
         .unwrap();
     assert_eq!(read_response(&mut c, &mut Vec::new()).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_answers_in_flight_and_closes_idle_connections() {
+    let mut d = TestDaemon::start(&[]);
+    let node = RawNode::start(Arc::new(|_: &str| Reply {
+        delay: Duration::from_millis(800),
+        ..reply(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ndone", false)
+    }))
+    .await;
+    add(&d, "slow", node.addr).await;
+    // One connection idle after an answer, one with a request in flight.
+    let mut idle = TcpStream::connect(d.addr).await.unwrap();
+    idle.write_all(b"GET /v0/status HTTP/1.1\r\nHost: lb\r\n\r\n")
+        .await
+        .unwrap();
+    let mut idle_buf = Vec::new();
+    assert_eq!(read_response(&mut idle, &mut idle_buf).await.status, 200);
+    // And one idle in the lane, after an inference answer.
+    let mut idle_lane = TcpStream::connect(d.addr).await.unwrap();
+    idle_lane
+        .write_all(post("/v1/chat/completions", r#"{"model":"m"}"#, "").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_response(&mut idle_lane, &mut Vec::new()).await.status,
+        200
+    );
+    let mut busy = TcpStream::connect(d.addr).await.unwrap();
+    busy.write_all(post("/v1/chat/completions", r#"{"model":"m"}"#, "").as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async { node.chats().len() == 2 }).await,
+        "the request reached the node"
+    );
+    let stopped = std::thread::spawn(move || d.stop());
+    let r = read_response(&mut busy, &mut Vec::new()).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "done"));
+    assert_eq!(header(&r.head, "connection"), Some("close"), "{}", r.head);
+    // All three connections end.
+    for c in [&mut busy, &mut idle, &mut idle_lane] {
+        let mut rest = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut rest))
+            .await
+            .expect("the daemon closes the connection");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    }
+    assert_eq!(stopped.join().unwrap(), Some(0));
+}
