@@ -107,7 +107,15 @@ impl Auth {
             ));
         }
         if let PrincipalKind::ApiKey { id } = &cred.principal.kind {
-            self.used.lock().insert(id.clone(), now);
+            // Per request on /v1 with --require-api-key: no allocation once
+            // the key is in the map.
+            let mut used = self.used.lock();
+            match used.get_mut(id) {
+                Some(at) => *at = now,
+                None => {
+                    used.insert(id.clone(), now);
+                }
+            }
         }
         Ok(cred.principal.clone())
     }
