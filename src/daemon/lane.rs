@@ -24,7 +24,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::http::uri::Authority;
-use axum::http::StatusCode;
 use axum::Router;
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::server::conn::http1;
@@ -34,6 +33,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::error::ApiError;
 use super::proxy::{self, Done, InFlight, ModelField, Upstream, PROXY_BODY_LIMIT};
 use super::router::AppState;
 use crate::api::auth::Role;
@@ -327,76 +327,36 @@ async fn proxy_one(
                 return relay(client, buf, conn, &up.authority, answer, done, closing).await;
             }
             Exchange::Failed(e) => {
-                proxy.cool_down(&up);
-                last_error = format!("{}: {e}", up.node_id);
-                tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
                 drop(guard);
+                last_error = proxy::failed(proxy, &up, &model, &e);
             }
             Exchange::TimedOut => {
                 drop(guard);
-                state
-                    .metrics
-                    .request(&model, &up.node_id, 504, started.elapsed());
-                let message = format!(
-                    "node {} did not answer within {}s",
-                    up.node_id,
-                    proxy.config().timeout.as_secs()
-                );
+                let error = proxy::timed_out(state, &model, &up, started);
                 let closing = *shutdown.borrow();
-                return answer_error(
-                    client,
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    message,
-                    closing,
-                )
-                .await;
+                return answer_error(client, error, closing).await;
             }
             Exchange::BadAnswer(e) => {
                 drop(guard);
-                tracing::warn!(node_id = %up.node_id, model, error = %e, "the node's answer is unusable");
-                state
-                    .metrics
-                    .request(&model, &up.node_id, 502, started.elapsed());
-                let message = format!("node {} sent an unusable answer: {e}", up.node_id);
+                let error = proxy::bad_answer(state, &model, &up, started, &e);
                 let closing = *shutdown.borrow();
-                return answer_error(
-                    client,
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_bad_answer",
-                    message,
-                    closing,
-                )
-                .await;
+                return answer_error(client, error, closing).await;
             }
             Exchange::ClientGone => return Next::Close,
         }
     }
-    state.metrics.request(&model, "", 502, started.elapsed());
-    let message = format!("no node serving model {model} could be reached ({last_error})");
+    let error = proxy::unreachable_model(state, &model, started, &last_error);
     let closing = *shutdown.borrow();
-    answer_error(
-        client,
-        StatusCode::BAD_GATEWAY,
-        "upstream_unreachable",
-        message,
-        closing,
-    )
-    .await
+    answer_error(client, error, closing).await
 }
 
 /// Answers with the API's error shape. `closing`: the daemon is stopping,
 /// so the connection ends after this answer and says so.
-async fn answer_error(
-    client: &mut TcpStream,
-    status: StatusCode,
-    code: &str,
-    message: String,
-    closing: bool,
-) -> Next {
+async fn answer_error(client: &mut TcpStream, error: ApiError, closing: bool) -> Next {
+    let status = error.status;
     let body = serde_json::to_vec(&ErrorBody {
-        error: message,
-        code: code.to_string(),
+        error: error.message,
+        code: error.code.to_string(),
     })
     .expect("an error body serializes");
     let mut out = Vec::with_capacity(body.len() + 128);

@@ -449,48 +449,92 @@ async fn forward(State(state): State<AppState>, req: Request) -> Response {
                 // The node answered, but not in HTTP: it may have run the
                 // request, so it goes nowhere else.
                 drop(guard);
-                state
-                    .metrics
-                    .request(&model, &up.node_id, 502, started.elapsed());
-                return ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_bad_answer",
-                    format!("node {} sent an unusable answer: {e}", up.node_id),
-                )
-                .into_response();
+                return bad_answer(&state, &model, &up, started, &e).into_response();
             }
             Ok(Err(e)) => {
                 // No usable answer byte arrived: try another node.
-                proxy.cool_down(&up);
-                last_error = format!("{}: {e}", up.node_id);
-                tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
                 drop(guard);
+                last_error = failed(proxy, &up, &model, &e);
             }
             Err(_) => {
                 drop(guard);
-                state
-                    .metrics
-                    .request(&model, &up.node_id, 504, started.elapsed());
-                return ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!(
-                        "node {} did not answer within {}s",
-                        up.node_id,
-                        proxy.cfg.timeout.as_secs()
-                    ),
-                )
-                .into_response();
+                return timed_out(&state, &model, &up, started).into_response();
             }
         }
     }
-    state.metrics.request(&model, "", 502, started.elapsed());
+    unreachable_model(&state, &model, started, &last_error).into_response()
+}
+
+// How a proxied request fails, the same on the full stack and the lane:
+// each records what the metrics need and gives the answer.
+
+/// A node could not be reached or hung up before answering: it cools down,
+/// and the request may try another node. Returns the cause for the final
+/// error.
+pub(super) fn failed(
+    proxy: &Proxy,
+    up: &Upstream,
+    model: &str,
+    e: &dyn std::fmt::Display,
+) -> String {
+    proxy.cool_down(up);
+    tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
+    format!("{}: {e}", up.node_id)
+}
+
+/// Every node tried failed as in [`failed`].
+pub(super) fn unreachable_model(
+    state: &AppState,
+    model: &str,
+    started: Instant,
+    last_error: &str,
+) -> ApiError {
+    state.metrics.request(model, "", 502, started.elapsed());
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         "upstream_unreachable",
         format!("no node serving model {model} could be reached ({last_error})"),
     )
-    .into_response()
+}
+
+/// The node answered with something that is not a usable HTTP answer.
+pub(super) fn bad_answer(
+    state: &AppState,
+    model: &str,
+    up: &Upstream,
+    started: Instant,
+    e: &dyn std::fmt::Display,
+) -> ApiError {
+    tracing::warn!(node_id = %up.node_id, model, error = %e, "the node's answer is unusable");
+    state
+        .metrics
+        .request(model, &up.node_id, 502, started.elapsed());
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_bad_answer",
+        format!("node {} sent an unusable answer: {e}", up.node_id),
+    )
+}
+
+/// No answer head within `--upstream-timeout`.
+pub(super) fn timed_out(
+    state: &AppState,
+    model: &str,
+    up: &Upstream,
+    started: Instant,
+) -> ApiError {
+    state
+        .metrics
+        .request(model, &up.node_id, 504, started.elapsed());
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "upstream_timeout",
+        format!(
+            "node {} did not answer within {}s",
+            up.node_id,
+            state.proxy.cfg.timeout.as_secs()
+        ),
+    )
 }
 
 /// Records the request when its answer ends, however it ends.
