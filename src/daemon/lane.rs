@@ -552,14 +552,8 @@ async fn send_and_read_head(
     }
     let mut answered = false;
     loop {
-        let read = tokio::select! {
-            r = conn.stream.read_buf(&mut conn.buf) => r,
-            gone = watch_client(client, ahead), if ahead.len() < MAX_AHEAD => {
-                if gone {
-                    return HeadRead::ClientGone;
-                }
-                continue;
-            }
+        let Some(read) = read_node(conn, client, ahead).await else {
+            return HeadRead::ClientGone;
         };
         match read {
             Ok(0) if !answered => {
@@ -579,6 +573,25 @@ async fn send_and_read_head(
             Ok(None) if conn.buf.len() < MAX_HEAD => {}
             Ok(None) => return HeadRead::BadAnswer("the answer head is too large".into()),
             Err(e) => return HeadRead::BadAnswer(e),
+        }
+    }
+}
+
+/// Reads what the node sends next into its buffer, watching the client
+/// meanwhile; `None` when the client went away first.
+async fn read_node(
+    conn: &mut RawConn,
+    client: &TcpStream,
+    ahead: &mut BytesMut,
+) -> Option<std::io::Result<usize>> {
+    loop {
+        tokio::select! {
+            r = conn.stream.read_buf(&mut conn.buf) => return Some(r),
+            gone = watch_client(client, ahead), if ahead.len() < MAX_AHEAD => {
+                if gone {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -747,14 +760,8 @@ async fn relay(
         if end {
             break;
         }
-        let read = tokio::select! {
-            r = conn.stream.read_buf(&mut conn.buf) => r,
-            gone = watch_client(client, ahead), if ahead.len() < MAX_AHEAD => {
-                if gone {
-                    return Next::Close;
-                }
-                continue;
-            }
+        let Some(read) = read_node(&mut conn, client, ahead).await else {
+            return Next::Close;
         };
         match read {
             Ok(0) if answer.framing == Framing::UntilClose => {
