@@ -74,6 +74,25 @@ pub struct DaemonArgs {
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub http_workers: Option<u16>,
 
+    /// Requests per second that one source address (an IPv6 /64) may make on
+    /// the routes anyone can call: registration and login. 0 turns the limit
+    /// off.
+    #[arg(long, env = "LLMLB_RATE_LIMIT", default_value_t = 10.0,
+          value_parser = parse_rate)]
+    pub rate_limit: f64,
+
+    /// How many such requests one source may make at once before the rate
+    /// applies.
+    #[arg(long, env = "LLMLB_RATE_BURST", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_burst: u32,
+
+    /// Most nodes that may wait in pending; further registrations are refused
+    /// (429 too_many_pending) until an administrator approves or removes some.
+    #[arg(long, env = "LLMLB_MAX_PENDING", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_pending: u32,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -83,6 +102,16 @@ pub struct DaemonArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// A rate in requests per second: a non-negative number.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1_000_000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a rate: give requests per second from 0 (off) to 1000000"
+        )),
+    }
 }
 
 impl DaemonArgs {

@@ -211,6 +211,43 @@ impl FromRequestParts<AppState> for NodeToken {
     }
 }
 
+/// The address the request came from (the TCP peer). Requests that did not
+/// come over a socket read as `0.0.0.0`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip()),
+        ))
+    }
+}
+
+/// Takes a token from `limiter` for `ip`, or answers 429 `rate_limited`.
+pub fn rate_limited(
+    limiter: &super::limits::RateLimiter,
+    ip: std::net::IpAddr,
+    what: &str,
+) -> Result<(), ApiError> {
+    limiter.check(ip).map_err(|wait| {
+        let secs = super::limits::retry_after_secs(wait);
+        ApiError::too_many(
+            "rate_limited",
+            format!(
+                "too many {what} requests from this address; try again in {secs} s (the daemon \
+                 limits them per source address with --rate-limit and --rate-burst)"
+            ),
+            secs,
+        )
+    })
+}
+
 /// A body of up to [`IMPORT_BODY_LIMIT`] bytes, for imports.
 pub struct ImportBody(pub Bytes);
 

@@ -32,6 +32,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 use super::error::ApiError;
 use super::proxy::{self, Done, InFlight, ModelField, Upstream, PROXY_BODY_LIMIT};
@@ -93,11 +94,20 @@ async fn full_stack(
     ctx: &Ctx,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let peer = client.peer_addr().ok();
     let io = TokioIo::new(Replay {
         read,
         inner: client,
     });
-    let service = TowerToHyperService::new(ctx.app.clone());
+    let service = TowerToHyperService::new(ctx.app.clone().map_request(
+        move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            if let Some(peer) = peer {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
+            req
+        },
+    ));
     let conn = ctx.http.serve_connection(io, service);
     tokio::pin!(conn);
     let result = if *shutdown.borrow() {

@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod import;
 mod jsonw;
 mod lane;
+pub mod limits;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
@@ -75,6 +76,9 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
             require_api_key: args.require_api_key,
         }),
         metrics: metrics::Metrics::default(),
+        register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
+        login_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
+        max_pending: args.max_pending as usize,
         started_at: Utc::now(),
         started: Instant::now(),
     })))
@@ -110,7 +114,11 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
                     tracing::error!(error = %e, "sweep failed");
                 }
             }
-            _ = flush.tick() => flush_all(&state).await,
+            _ = flush.tick() => {
+                state.register_limit.sweep();
+                state.login_limit.sweep();
+                flush_all(&state).await
+            }
             _ = checkpoint.tick() => {
                 let done = state.blocking(|s| Ok(s.registry.checkpoint()?)).await;
                 if let Err(e) = done {

@@ -29,6 +29,12 @@ pub struct Shared {
     pub http_workers: usize,
     pub proxy: super::proxy::Proxy,
     pub metrics: super::metrics::Metrics,
+    /// Per source address, on `POST /v0/nodes`.
+    pub register_limit: super::limits::RateLimiter,
+    /// Per source address, on `POST /v0/auth/login`.
+    pub login_limit: super::limits::RateLimiter,
+    /// Most nodes waiting in `pending` before registrations are refused.
+    pub max_pending: usize,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
 }

@@ -4,13 +4,15 @@ use axum::Json;
 
 use crate::api::auth::{LoginRequest, LoginResponse};
 use crate::daemon::error::{ApiError, ApiResult};
-use crate::daemon::extract::{bearer, ApiJson};
+use crate::daemon::extract::{bearer, rate_limited, ApiJson, ClientIp};
 use crate::daemon::router::AppState;
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(source): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    rate_limited(&state.login_limit, source, "login")?;
     if req.username.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_body",

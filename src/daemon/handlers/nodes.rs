@@ -10,7 +10,7 @@ use crate::api::nodes::{
     RegistrationOutcome,
 };
 use crate::daemon::error::{ApiError, ApiResult};
-use crate::daemon::extract::{Admin, ApiJson, ApiQuery, Id, Viewer};
+use crate::daemon::extract::{rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, Viewer};
 use crate::daemon::probe;
 use crate::daemon::registry::{check_labels, validate_registration};
 use crate::daemon::router::AppState;
@@ -19,8 +19,10 @@ use crate::daemon::router::AppState;
 /// registration lands in `pending`.
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(source): ClientIp,
     ApiJson(req): ApiJson<RegisterNodeRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
+    rate_limited(&state.register_limit, source, "registration")?;
     let reg = validate_registration(req)?;
     if state.reachability_check {
         probe::check(&state.probe, reg.ip_address, reg.node_api_port).await?;
