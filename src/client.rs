@@ -273,10 +273,18 @@ impl Client {
     }
 
     /// Registers this machine (no credentials needed).
-    pub async fn register(&self, req: &RegisterNodeRequest) -> Result<RegisterNodeResponse> {
-        self.typed(Method::POST, "/v0/nodes", Some(req))
-            .await?
-            .decode()
+    /// Registers a machine. `proof` is the token the machine holds from an
+    /// earlier registration, if any: only with it does a known node keep its
+    /// id (without it the daemon makes a new pending node).
+    pub async fn register(
+        &self,
+        req: &RegisterNodeRequest,
+        proof: Option<&Secret>,
+    ) -> Result<RegisterNodeResponse> {
+        let raw = self
+            .call(Method::POST, "/v0/nodes", Some(req), proof)
+            .await?;
+        decode(&self.url("/v0/nodes"), &raw)
     }
 
     /// Sends a heartbeat with a node's runtime token.

@@ -271,8 +271,14 @@ async fn rotation_is_followed_and_revocation_sends_the_node_back_to_pending() {
         "the agent registered again: {}",
         a.logs()
     );
-    assert_eq!(a.state().unwrap()["node_id"], id.as_str(), "same id");
-    assert_eq!(d.status_of(&id).await, "pending");
+    // A revoked token proves nothing: the machine is a new pending node,
+    // marked as sharing its name with the old entry, which stays approved
+    // and goes offline.
+    let new_id = a.state().unwrap()["node_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, id, "a new node");
+    assert_eq!(d.status_of(&new_id).await, "pending");
+    assert_eq!(d.node(&new_id).await["same_machine_name_as"], json!([id]));
+    assert_eq!(d.node(&id).await["approved"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -907,7 +907,9 @@ async fn an_imported_machine_registers_again_under_its_id_and_waits_in_pending()
     assert_eq!(r.body["status"], "registered");
     assert_eq!(list(&d).await.len(), 5);
 
-    // The match survives a restart, and so does pending.
+    // Once claimed, the record is the machine's: after a restart (pending
+    // kept) only its token proves it, and a registration without one is a
+    // node of its own.
     d.restart();
     assert_eq!(d.status_of(id).await, "pending");
     let r = d
@@ -917,6 +919,17 @@ async fn an_imported_machine_registers_again_under_its_id_and_waits_in_pending()
             registration("dgx-h100-01", "10.42.0.11", 8080),
         )
         .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_ne!(r.body["node_id"], id);
+    let r = d
+        .http
+        .post(d.url("/v0/nodes"))
+        .header("X-Node-Token", &token)
+        .json(&registration("dgx-h100-01", "10.42.0.11", 8080))
+        .send()
+        .await
+        .unwrap();
+    let r = into_reply(r).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["node_id"], id);
 }

@@ -87,7 +87,7 @@ async fn status_follows_model_readiness() {
 }
 
 #[tokio::test]
-async fn reregistration_keeps_the_id_goes_back_to_pending_and_revokes_the_old_token() {
+async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_the_old_token() {
     let d = TestDaemon::start(&["--no-reachability-check"]);
     let first = d.register("gpu-b", "127.0.0.1", 8080).await;
     approve(&d, &first.id).await;
@@ -100,8 +100,14 @@ async fn reregistration_keeps_the_id_goes_back_to_pending_and_revokes_the_old_to
     assert_eq!(d.status_of(&first.id).await, "online");
 
     let r = d
-        .post("/v0/nodes", None, registration("gpu-b", "127.0.0.2", 8080))
-        .await;
+        .http
+        .post(d.url("/v0/nodes"))
+        .header("X-Node-Token", &first.token)
+        .json(&registration("gpu-b", "127.0.0.2", 8080))
+        .send()
+        .await
+        .unwrap();
+    let r = into_reply(r).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "updated");
     assert_eq!(r.body["node_status"], "pending");
@@ -118,6 +124,7 @@ async fn reregistration_keeps_the_id_goes_back_to_pending_and_revokes_the_old_to
     let node = d.node(&first.id).await;
     assert_eq!(node["ip_address"], "127.0.0.2");
     assert!(node["approved_at"].is_null());
+    assert_eq!(node["same_machine_name_as"], json!([]));
 
     // A different runtime port on the same machine is another node.
     let other = d.register("gpu-b", "127.0.0.1", 9090).await;
@@ -265,10 +272,15 @@ async fn the_old_token_dies_when_the_grace_period_ends() {
     assert_eq!(r.status, 401);
     // The successor never reached the node, so it died with the old token.
     assert!(d.node(&n.id).await["token_age_secs"].is_null());
-    // The node missed the window: it registers again and waits in pending.
+    // The node missed the window: its dead token proves nothing, so it
+    // registers again as a new pending node, marked as sharing the name.
     let again = d.register("gpu-grace", "127.0.0.1", 8080).await;
-    assert_eq!(again.id, n.id);
-    assert_eq!(d.status_of(&n.id).await, "pending");
+    assert_ne!(again.id, n.id);
+    assert_eq!(d.status_of(&again.id).await, "pending");
+    assert_eq!(
+        d.node(&again.id).await["same_machine_name_as"],
+        json!([n.id])
+    );
 }
 
 #[tokio::test]
@@ -347,9 +359,21 @@ async fn revocation_stops_the_token_at_once_and_the_node_must_register_again() {
     assert_eq!(r.status, 409);
     assert_eq!(r.body["code"], "no_token");
 
+    // A revoked token proves nothing: the machine comes back as a new
+    // pending node, and the old entry stays as it was (approved, offline)
+    // until an administrator removes it.
     let again = d.register("gpu-rev", "127.0.0.1", 8080).await;
-    assert_eq!(again.id, n.id);
-    assert_eq!(d.status_of(&n.id).await, "pending");
+    assert_ne!(again.id, n.id);
+    assert_eq!(d.status_of(&again.id).await, "pending");
+    assert_eq!(d.status_of(&n.id).await, "offline");
+    assert_eq!(
+        d.node(&again.id).await["same_machine_name_as"],
+        json!([n.id])
+    );
+    assert_eq!(
+        d.node(&n.id).await["same_machine_name_as"],
+        json!([again.id])
+    );
 }
 
 #[tokio::test]

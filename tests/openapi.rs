@@ -372,14 +372,17 @@ async fn real_answers_fit_the_schemas() {
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
 
-    // Registering the same machine again: 200 with the same shape.
+    // The same machine again, proving itself with its token: 200 with the
+    // same shape.
     let r = d
-        .post(
-            "/v0/nodes",
-            None,
-            registration("gpu-doc", "127.0.0.1", 8080),
-        )
-        .await;
+        .http
+        .post(d.url("/v0/nodes"))
+        .header("X-Node-Token", &token)
+        .json(&registration("gpu-doc", "127.0.0.1", 8080))
+        .send()
+        .await
+        .unwrap();
+    let r = into_reply(r).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_fits(&doc, "RegisterNodeResponse", &r.body);
     assert_eq!(

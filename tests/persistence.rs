@@ -134,7 +134,13 @@ async fn credentials_and_sessions_persist_across_a_restart() {
 
 #[tokio::test]
 async fn concurrent_registrations_and_heartbeats_lose_no_update() {
-    let d_ref = Arc::new(TestDaemon::start(&["--no-reachability-check"]));
+    // 100 registrations at once from one address: past the default rate
+    // limit, which tests/security.rs covers.
+    let d_ref = Arc::new(TestDaemon::start(&[
+        "--no-reachability-check",
+        "--rate-limit",
+        "0",
+    ]));
     let mut tasks = Vec::new();
     for i in 0..100u16 {
         let d = d_ref.clone();

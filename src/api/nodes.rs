@@ -267,4 +267,9 @@ pub struct NodeView {
     pub token_age_secs: Option<u64>,
     /// A token rotation is under way.
     pub token_rotation_pending: bool,
+    /// Ids of the other nodes with the same `machine_name` and
+    /// `runtime_port`: a registration that could not prove it was a known
+    /// node became a node of its own. Tell them apart before approving.
+    #[serde(default)]
+    pub same_machine_name_as: Vec<String>,
 }

@@ -191,6 +191,21 @@ impl FromRequestParts<AppState> for Viewer {
 /// The hash of the `X-Node-Token` header.
 pub struct NodeToken(pub TokenHash);
 
+impl axum::extract::OptionalFromRequestParts<AppState> for NodeToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <NodeToken as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
+    }
+}
+
 impl FromRequestParts<AppState> for NodeToken {
     type Rejection = ApiError;
 

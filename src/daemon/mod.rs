@@ -79,6 +79,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
         login_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
         max_pending: args.max_pending as usize,
+        listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
         started: Instant::now(),
     })))
@@ -163,6 +164,7 @@ impl RunningDaemon {
 /// Starts serving `state` on `listener` in the background.
 pub fn spawn(listener: TcpListener, state: AppState) -> anyhow::Result<RunningDaemon> {
     let addr = listener.local_addr()?;
+    let _ = state.listen_addr.set(addr);
     let (stop, rx) = tokio::sync::watch::channel(false);
     let app = router::router(state.clone());
     let upkeep_task = tokio::spawn(upkeep(state.clone(), rx.clone()));

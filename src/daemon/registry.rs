@@ -54,14 +54,18 @@ struct TokenInfo {
 }
 
 /// A rotation under way: the successor token, kept in plain text only in
-/// memory until the node has picked it up.
+/// memory (the database has its hash) until the node has picked it up.
 #[derive(Debug, Clone)]
 struct Rotation {
-    next: Secret,
+    /// What heartbeat replies hand out. `None` after a restart when the
+    /// successor had already gone out: only its hash survived, and the node
+    /// holds it (so it is still accepted), but it cannot be sent again.
+    next: Option<Secret>,
     next_hash: TokenHash,
     started_at: DateTime<Utc>,
     deadline: Instant,
-    /// A heartbeat reply carried the successor: the node may hold it.
+    /// A heartbeat reply carried the successor, so the node may hold it.
+    /// Committed before that reply is sent.
     delivered: bool,
 }
 
@@ -131,7 +135,14 @@ impl LiveNode {
     /// Appends this node's listing JSON to `out`: the fields that change
     /// with time or with every heartbeat written now, the rest from the
     /// cache (built here when missing).
-    fn write_json(&self, out: &mut Vec<u8>, now: Instant, timeout: Duration, wall: DateTime<Utc>) {
+    fn write_json(
+        &self,
+        out: &mut Vec<u8>,
+        twins: Twins<'_>,
+        now: Instant,
+        timeout: Duration,
+        wall: DateTime<Utc>,
+    ) {
         let live = self.is_live(now, timeout);
         let fragment = self.fragment();
         let r = &self.rec;
@@ -186,6 +197,15 @@ impl LiveNode {
         jsonw::key(out, "metrics_updated_at");
         jsonw::opt(out, m.updated_at.as_ref(), jsonw::time);
         out.push(b',');
+        jsonw::key(out, "same_machine_name_as");
+        out.push(b'[');
+        for (i, id) in twins.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, id).expect("writing to memory cannot fail");
+        }
+        out.extend_from_slice(b"],");
         // The fragment is an object; its brace is dropped to merge it in.
         out.extend_from_slice(&fragment[1..]);
     }
@@ -248,7 +268,13 @@ impl LiveNode {
         derive_status(&self.rec, self.is_live(now, timeout))
     }
 
-    fn view(&self, now: Instant, timeout: Duration, wall: DateTime<Utc>) -> NodeView {
+    fn view(
+        &self,
+        twins: Twins<'_>,
+        now: Instant,
+        timeout: Duration,
+        wall: DateTime<Utc>,
+    ) -> NodeView {
         let r = &self.rec;
         let m = &r.metrics;
         let live = self.is_live(now, timeout);
@@ -296,6 +322,7 @@ impl LiveNode {
                 .as_ref()
                 .map(|t| (wall - t.created_at).num_seconds().max(0) as u64),
             token_rotation_pending: self.rotation.is_some(),
+            same_machine_name_as: twins.map(str::to_string).collect(),
         }
     }
 }
@@ -331,17 +358,77 @@ struct Fleet {
     nodes: HashMap<String, LiveNode>,
     /// Token hash → (node id, which token).
     tokens: HashMap<TokenHash, (String, TokenRef)>,
-    /// (machine_name, runtime_port) → node id, to match re-registrations.
-    identity: HashMap<(String, u16), String>,
+    /// machine_name → (runtime_port, node id) of every node with that name,
+    /// in registration order: the nodes that share an identity.
+    identity: HashMap<String, Vec<(u16, String)>>,
+}
+
+/// The ids of the other nodes with a node's machine name and runtime port.
+struct Twins<'a> {
+    list: std::slice::Iter<'a, (u16, String)>,
+    port: u16,
+    id: &'a str,
+}
+
+impl<'a> Iterator for Twins<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (port, id) = (self.port, self.id);
+        self.list
+            .by_ref()
+            .find(|(p, other)| *p == port && other != id)
+            .map(|(_, other)| other.as_str())
+    }
 }
 
 impl Fleet {
+    /// The other nodes that share `rec`'s machine name and runtime port.
+    fn twins<'a>(&'a self, rec: &'a NodeRecord) -> Twins<'a> {
+        let list = self
+            .identity
+            .get(rec.machine_name.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        Twins {
+            list: list.iter(),
+            port: rec.runtime_port,
+            id: &rec.id,
+        }
+    }
+
+    /// The nodes with this machine name and runtime port, oldest first.
+    fn same_identity<'a>(
+        &'a self,
+        machine_name: &str,
+        runtime_port: u16,
+    ) -> impl Iterator<Item = &'a LiveNode> + 'a {
+        self.identity
+            .get(machine_name)
+            .into_iter()
+            .flatten()
+            .filter(move |(p, _)| *p == runtime_port)
+            .filter_map(|(_, id)| self.nodes.get(id))
+    }
+
+    fn link_identity(&mut self, machine_name: &str, runtime_port: u16, id: &str) {
+        let list = self.identity.entry(machine_name.to_string()).or_default();
+        if !list.iter().any(|(p, i)| *p == runtime_port && i == id) {
+            list.push((runtime_port, id.to_string()));
+        }
+    }
+
+    fn unlink_identity(&mut self, machine_name: &str, runtime_port: u16, id: &str) {
+        if let Some(list) = self.identity.get_mut(machine_name) {
+            list.retain(|(p, i)| !(*p == runtime_port && i == id));
+            if list.is_empty() {
+                self.identity.remove(machine_name);
+            }
+        }
+    }
+
     fn insert(&mut self, live: LiveNode) {
         let id = live.rec.id.clone();
-        self.identity.insert(
-            (live.rec.machine_name.clone(), live.rec.runtime_port),
-            id.clone(),
-        );
+        self.link_identity(&live.rec.machine_name, live.rec.runtime_port, &id);
         if let Some(t) = &live.token {
             self.tokens.insert(
                 t.hash,
@@ -381,10 +468,7 @@ impl Fleet {
     fn remove(&mut self, id: &str) -> Option<LiveNode> {
         self.forget_tokens(id);
         let live = self.nodes.remove(id)?;
-        let key = (live.rec.machine_name.clone(), live.rec.runtime_port);
-        if self.identity.get(&key).is_some_and(|v| v == id) {
-            self.identity.remove(&key);
-        }
+        self.unlink_identity(&live.rec.machine_name, live.rec.runtime_port, id);
         Some(live)
     }
 
@@ -408,12 +492,25 @@ pub struct ValidRegistration {
     pub tags: Vec<String>,
 }
 
+/// What a registration did.
+#[derive(Debug)]
+pub struct Registered {
+    pub response: RegisterNodeResponse,
+    /// The registration proved with its token that it was this node.
+    pub proven: bool,
+    /// Other nodes with the same machine name and runtime port.
+    pub same_machine_name_as: Vec<String>,
+}
+
 /// The heartbeat used a successor token: the rotation must be completed
 /// (a database write) before the heartbeat is applied.
 #[derive(Debug)]
 pub enum HeartbeatError {
     Api(ApiError),
     PromoteFirst,
+    /// The reply would carry a successor token for the first time: that
+    /// must be committed first ([`Registry::mark_delivered`]).
+    DeliverFirst,
 }
 
 impl From<ApiError> for HeartbeatError {
@@ -437,7 +534,8 @@ pub struct Registry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteEntry {
     pub node_id: String,
-    /// `http://ip:runtime_port` (IPv6 in brackets).
+    /// `http://ip:node_api_port` (IPv6 in brackets): the node's
+    /// OpenAI-compatible endpoint, the one the registration probe checked.
     pub base_url: String,
     pub models: Vec<String>,
 }
@@ -450,8 +548,8 @@ impl Registry {
         let records = node_store::load_all(store.conn())?;
         let tokens = token_store::load_all(store.conn())?;
         let mut fleet = Fleet::default();
-        // Registration order, so that where two records share a machine name
-        // and runtime port, the later one is what a re-registration matches.
+        // Registration order: nodes that share a machine name and runtime
+        // port are kept oldest first.
         let order: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut nodes: HashMap<String, LiveNode> = records
             .into_iter()
@@ -478,23 +576,37 @@ impl Registry {
                     })
                 }
                 TokenKind::Next => {
-                    let next = Secret::generate(RUNTIME_TOKEN_PREFIX);
                     let expires_at = expiries.get(&t.node_id).copied().flatten().unwrap_or(wall);
                     let left = (expires_at - wall).to_std().unwrap_or_default();
-                    reminted.push(TokenRow {
-                        node_id: t.node_id.clone(),
-                        kind: TokenKind::Next,
-                        hash: next.hash(),
-                        created_at: wall,
-                        expires_at: None,
-                    });
-                    live.rotation = Some(Rotation {
-                        next_hash: next.hash(),
-                        next,
-                        started_at: t.created_at,
-                        deadline: now + left,
-                        delivered: false,
-                    });
+                    let rotation = if t.delivered {
+                        // The node may hold it: keep accepting it.
+                        Rotation {
+                            next: None,
+                            next_hash: t.hash,
+                            started_at: t.created_at,
+                            deadline: now + left,
+                            delivered: true,
+                        }
+                    } else {
+                        // Nobody ever saw it: a fresh one takes its place.
+                        let next = Secret::generate(RUNTIME_TOKEN_PREFIX);
+                        reminted.push(TokenRow {
+                            node_id: t.node_id.clone(),
+                            kind: TokenKind::Next,
+                            hash: next.hash(),
+                            created_at: wall,
+                            expires_at: None,
+                            delivered: false,
+                        });
+                        Rotation {
+                            next_hash: next.hash(),
+                            next: Some(next),
+                            started_at: t.created_at,
+                            deadline: now + left,
+                            delivered: false,
+                        }
+                    };
+                    live.rotation = Some(rotation);
                 }
             }
         }
@@ -556,7 +668,7 @@ impl Registry {
                     node_id: n.rec.id.clone(),
                     base_url: format!(
                         "http://{}",
-                        std::net::SocketAddr::new(ip, n.rec.runtime_port)
+                        std::net::SocketAddr::new(ip, n.rec.node_api_port)
                     ),
                     models,
                 })
@@ -606,7 +718,7 @@ impl Registry {
                         out.push(b',');
                     }
                     first = false;
-                    n.write_json(&mut out, now, timeout, wall);
+                    n.write_json(&mut out, fleet.twins(&n.rec), now, timeout, wall);
                 }
             }
             let piece = std::mem::replace(&mut out, Vec::with_capacity(LOCK_CHUNK * 1200));
@@ -620,9 +732,13 @@ impl Registry {
 
     pub fn get(&self, id: &str) -> ApiResult<NodeView> {
         let fleet = self.fleet.read();
-        Ok(fleet
-            .get(id)?
-            .view(Instant::now(), self.cfg.node_timeout, Utc::now()))
+        let live = fleet.get(id)?;
+        Ok(live.view(
+            fleet.twins(&live.rec),
+            Instant::now(),
+            self.cfg.node_timeout,
+            Utc::now(),
+        ))
     }
 
     pub fn counts(&self) -> NodeCounts {
@@ -650,28 +766,64 @@ impl Registry {
 
     // ----- registration -----------------------------------------------
 
-    /// The id of the node a registration would match, if any.
-    pub fn match_identity(&self, machine_name: &str, runtime_port: u16) -> Option<String> {
-        self.fleet
-            .read()
-            .identity
-            .get(&(machine_name.to_string(), runtime_port))
-            .cloned()
-    }
-
-    /// Registers a machine: a new node, or a known one (same machine name and
-    /// runtime port) that keeps its id. Either way it lands in `pending` with
-    /// a new token, and any old token is revoked.
-    pub fn register(&self, reg: ValidRegistration) -> ApiResult<RegisterNodeResponse> {
+    /// Registers a machine. It changes a known node (same machine name and
+    /// runtime port) only when it proves to be that node with `proof`, the
+    /// hash of its `X-Node-Token` (its current token, or the old one within a
+    /// rotation's grace), or when the known node is an imported record that no
+    /// machine has claimed yet. Every other registration becomes a node of its
+    /// own, leaving the known ones untouched, so nobody takes over a node by
+    /// sending its name. Either way the node lands in `pending` with a new
+    /// token, and any old token of it is revoked.
+    pub fn register(
+        &self,
+        reg: ValidRegistration,
+        proof: Option<TokenHash>,
+        max_pending: usize,
+    ) -> ApiResult<Registered> {
         let mut store = self.store.lock();
         let wall = Utc::now();
-        let existing = {
+        let now = Instant::now();
+        let (existing, proven, twins) = {
             let fleet = self.fleet.read();
-            fleet
-                .identity
-                .get(&(reg.machine_name.clone(), reg.runtime_port))
-                .and_then(|id| fleet.nodes.get(id))
-                .map(|n| n.rec.clone())
+            let proven = proof.and_then(|hash| {
+                let (id, tref) = fleet.tokens.get(&hash)?;
+                let n = fleet.nodes.get(id)?;
+                let dead = tref.kind == TokenKind::Current
+                    && n.rotation.as_ref().is_some_and(|r| now >= r.deadline);
+                let same = n.rec.machine_name == reg.machine_name
+                    && n.rec.runtime_port == reg.runtime_port;
+                (same && !dead).then_some(n)
+            });
+            let claimed = proven.or_else(|| {
+                fleet
+                    .same_identity(&reg.machine_name, reg.runtime_port)
+                    .filter(|n| n.rec.imported_at.is_some() && n.token.is_none())
+                    .last()
+            });
+            let twins: Vec<String> = fleet
+                .same_identity(&reg.machine_name, reg.runtime_port)
+                .filter(|n| claimed.is_none_or(|c| c.rec.id != n.rec.id))
+                .map(|n| n.rec.id.clone())
+                .collect();
+            if !proven.is_some() {
+                // Only a registration that proves itself may add to the
+                // pending nodes once there are many of them.
+                let pending = fleet.nodes.values().filter(|n| !n.rec.approved).count();
+                let adds = claimed.is_none_or(|c| c.rec.approved);
+                if adds && pending >= max_pending {
+                    return Err(ApiError::too_many(
+                        "too_many_pending",
+                        format!(
+                            "{pending} nodes already wait for approval, the most this daemon \
+                             accepts (--max-pending); an administrator must approve or remove \
+                             pending nodes (llmlbctl nodes list --status pending) before more \
+                             can register"
+                        ),
+                        60,
+                    ));
+                }
+            }
+            (claimed.map(|n| n.rec.clone()), proven.is_some(), twins)
         };
         let outcome = if existing.is_some() {
             RegistrationOutcome::Updated
@@ -710,6 +862,8 @@ impl Registry {
         rec.last_seen = Some(wall);
         rec.gpu = reg.gpu;
         rec.supported_runtimes = reg.supported_runtimes;
+        // Claimed by a machine: from now on only its token proves it.
+        rec.imported_at = None;
         for t in reg.tags {
             if !rec.tags.contains(&t) {
                 rec.tags.push(t);
@@ -723,6 +877,7 @@ impl Registry {
             hash: token.hash(),
             created_at: wall,
             expires_at: None,
+            delivered: false,
         };
         store.transaction(|tx| {
             node_store::save(tx, &rec)?;
@@ -755,13 +910,17 @@ impl Registry {
         drop(store);
         self.touch_routing();
 
-        Ok(RegisterNodeResponse {
-            node_id: id,
-            status: outcome,
-            node_status: NodeStatus::Pending,
-            node_api_port,
-            runtime_token: token.expose().to_string(),
-            heartbeat_interval_secs: self.heartbeat_interval_secs(),
+        Ok(Registered {
+            response: RegisterNodeResponse {
+                node_id: id,
+                status: outcome,
+                node_status: NodeStatus::Pending,
+                node_api_port,
+                runtime_token: token.expose().to_string(),
+                heartbeat_interval_secs: self.heartbeat_interval_secs(),
+            },
+            proven,
+            same_machine_name_as: twins,
         })
     }
 
@@ -798,6 +957,13 @@ impl Registry {
                     return Err(expired_token().into());
                 }
             }
+        }
+        if live
+            .rotation
+            .as_ref()
+            .is_some_and(|r| r.next.is_some() && !r.delivered)
+        {
+            return Err(HeartbeatError::DeliverFirst);
         }
         let was_live = live.is_live(now, timeout);
         let status_before = derive_status(&live.rec, was_live);
@@ -842,10 +1008,11 @@ impl Registry {
         if routing_changed || status != status_before {
             self.touch_routing();
         }
-        let runtime_token = live.rotation.as_mut().map(|r| {
-            r.delivered = true;
-            r.next.expose().to_string()
-        });
+        let runtime_token = live
+            .rotation
+            .as_ref()
+            .and_then(|r| r.next.as_ref())
+            .map(|next| next.expose().to_string());
         Ok(HeartbeatResponse {
             node_id: live.rec.id.clone(),
             status,
@@ -867,6 +1034,38 @@ impl Registry {
         let mut fleet = self.fleet.write();
         complete_rotation(&mut fleet, &node_id);
         tracing::info!(node_id, "node picked up its rotated runtime token");
+        Ok(())
+    }
+
+    /// Commits that the successor token of the node that `token` (its
+    /// current one) belongs to goes out in a reply, before that reply is
+    /// sent: from then on a restart keeps accepting it.
+    pub fn mark_delivered(&self, token: &TokenHash) -> ApiResult<()> {
+        let mut store = self.store.lock();
+        let (node_id, next_hash) = {
+            let fleet = self.fleet.read();
+            let Some((id, _)) = fleet.tokens.get(token) else {
+                return Err(bad_token());
+            };
+            match fleet.nodes.get(id).and_then(|n| n.rotation.as_ref()) {
+                Some(r) if !r.delivered => (id.clone(), r.next_hash),
+                _ => return Ok(()),
+            }
+        };
+        let wall = Utc::now();
+        let found =
+            store.transaction(|tx| token_store::mark_delivered(tx, &node_id, &next_hash, wall))?;
+        if found {
+            let mut fleet = self.fleet.write();
+            if let Some(r) = fleet
+                .nodes
+                .get_mut(&node_id)
+                .and_then(|n| n.rotation.as_mut())
+                .filter(|r| r.next_hash == next_hash)
+            {
+                r.delivered = true;
+            }
+        }
         Ok(())
     }
 
@@ -896,7 +1095,13 @@ impl Registry {
             .expect("nodes are removed only under the store lock");
         change(&mut live.rec);
         live.touch();
-        let view = live.view(Instant::now(), self.cfg.node_timeout, Utc::now());
+        let live = &fleet.nodes[id];
+        let view = live.view(
+            fleet.twins(&live.rec),
+            Instant::now(),
+            self.cfg.node_timeout,
+            Utc::now(),
+        );
         drop(fleet);
         self.touch_routing();
         Ok(view)
@@ -1000,6 +1205,7 @@ impl Registry {
             hash: next.hash(),
             created_at: wall,
             expires_at: None,
+            delivered: false,
         };
         store.transaction(|tx| {
             token_store::set_current_expiry(tx, id, expires_at)?;
@@ -1012,7 +1218,7 @@ impl Registry {
             .expect("checked under the store lock");
         let previous = live.rotation.replace(Rotation {
             next_hash: row.hash,
-            next,
+            next: Some(next),
             started_at: wall,
             deadline: Instant::now() + grace,
             delivered: false,
@@ -1101,15 +1307,14 @@ impl Registry {
         for rec in chosen {
             match fleet.nodes.get_mut(&rec.id) {
                 Some(live) => {
-                    let old_key = (live.rec.machine_name.clone(), live.rec.runtime_port);
-                    let new_key = (rec.machine_name.clone(), rec.runtime_port);
+                    let (old_name, old_port) =
+                        (live.rec.machine_name.clone(), live.rec.runtime_port);
+                    let (name, port, id) =
+                        (rec.machine_name.clone(), rec.runtime_port, rec.id.clone());
                     live.rec = rec;
                     live.touch();
-                    if old_key != new_key {
-                        let id = live.rec.id.clone();
-                        fleet.identity.remove(&old_key);
-                        fleet.identity.insert(new_key, id);
-                    }
+                    fleet.unlink_identity(&old_name, old_port, &id);
+                    fleet.link_identity(&name, port, &id);
                 }
                 None => fleet.insert(LiveNode::new(rec)),
             }
@@ -1481,25 +1686,30 @@ mod tests {
     }
 
     fn register(r: &Registry, name: &str) -> RegisterNodeResponse {
-        r.register(ValidRegistration {
-            machine_name: name.into(),
-            ip_address: "2001:db8::1".parse().unwrap(),
-            runtime_version: "v1".into(),
-            runtime_port: 8080,
-            node_api_port: 8081,
-            gpu: GpuSummary {
-                available: true,
-                devices: vec![GpuDevice {
-                    model: "H100".into(),
-                    count: 8,
-                    memory: Some(80),
-                }],
-                ..Default::default()
+        r.register(
+            ValidRegistration {
+                machine_name: name.into(),
+                ip_address: "2001:db8::1".parse().unwrap(),
+                runtime_version: "v1".into(),
+                runtime_port: 8080,
+                node_api_port: 8081,
+                gpu: GpuSummary {
+                    available: true,
+                    devices: vec![GpuDevice {
+                        model: "H100".into(),
+                        count: 8,
+                        memory: Some(80),
+                    }],
+                    ..Default::default()
+                },
+                supported_runtimes: vec!["llama_cpp".into()],
+                tags: vec!["a\"b".into()],
             },
-            supported_runtimes: vec!["llama_cpp".into()],
-            tags: vec!["a\"b".into()],
-        })
+            None,
+            1000,
+        )
         .unwrap()
+        .response
     }
 
     fn listed(r: &Registry) -> serde_json::Value {

@@ -35,6 +35,8 @@ pub struct Shared {
     pub login_limit: super::limits::RateLimiter,
     /// Most nodes waiting in `pending` before registrations are refused.
     pub max_pending: usize,
+    /// Where the daemon listens, once it does (the probe refuses it).
+    pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
 }

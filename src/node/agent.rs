@@ -13,6 +13,7 @@ use super::state::{NodeState, StateFile};
 use super::NodeArgs;
 use crate::api::nodes::{RegisterNodeRequest, RegisterNodeResponse};
 use crate::client::{Client, ClientError};
+use crate::secret::Secret;
 
 /// Longest wait between attempts while the daemon is unreachable.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -65,6 +66,8 @@ pub struct Agent {
     metrics: Metrics,
     state_file: StateFile,
     state: Option<NodeState>,
+    /// The last token this node held, sent with its next registration.
+    proof: Option<Secret>,
     interval: Duration,
     told_pending: bool,
 }
@@ -82,6 +85,7 @@ impl Agent {
             gpus,
             metrics,
             state_file,
+            proof: state.as_ref().map(NodeState::token),
             state,
             interval: Duration::from_secs(10),
             told_pending: false,
@@ -140,6 +144,7 @@ impl Agent {
                     // period, or this one).
                     let next = NodeState {
                         runtime_token: new_token,
+                        previous_token: Some(state.runtime_token.clone()),
                         ..state.clone()
                     };
                     self.state_file.save(&next).map_err(|e| {
@@ -167,14 +172,57 @@ impl Agent {
                     status: 401 | 403, ..
                 },
             ) => {
+                if self.fall_back(&state, &body).await? {
+                    return Ok(());
+                }
                 tracing::warn!(
                     "the daemon no longer accepts this node's token ({}); registering again",
                     e.code().unwrap_or("refused")
                 );
                 self.state = None;
-                self.state_file.clear();
+                // Kept until a registration replaces it: sent with the
+                // registration, it proves this is the known node if the
+                // daemon still takes it.
+                self.proof = Some(state.token());
                 self.register().await
             }
+            Err(e) => Err(Step::Retry(format!("heartbeat failed: {e}"))),
+        }
+    }
+
+    /// The daemon refused the token in use. If a rotation replaced an older
+    /// one that may still be within its grace period, go back to that one.
+    /// Returns whether the node carries on with it.
+    async fn fall_back(
+        &mut self,
+        state: &NodeState,
+        body: &crate::api::nodes::HeartbeatRequest,
+    ) -> Result<bool, Step> {
+        let Some(previous) = state.previous_token.clone() else {
+            return Ok(false);
+        };
+        let old = Secret::new(previous.clone());
+        match self.client.heartbeat(&old, body).await {
+            Ok(_) => {
+                let back = NodeState {
+                    runtime_token: previous,
+                    previous_token: None,
+                    ..state.clone()
+                };
+                self.state_file.save(&back).map_err(|e| {
+                    Step::Retry(format!(
+                        "cannot save the node's state in {}: {e}",
+                        self.state_file.path().display()
+                    ))
+                })?;
+                self.state = Some(back);
+                tracing::warn!(
+                    "the daemon refused the rotated token but still accepts the previous one; \
+                     using that (the daemon hands out a new one while the rotation lasts)"
+                );
+                Ok(true)
+            }
+            Err(ClientError::Api { .. }) => Ok(false),
             Err(e) => Err(Step::Retry(format!("heartbeat failed: {e}"))),
         }
     }
@@ -191,7 +239,7 @@ impl Agent {
 
     async fn register(&mut self) -> Result<(), Step> {
         let req = self.registration()?;
-        match self.client.register(&req).await {
+        match self.client.register(&req, self.proof.as_ref()).await {
             Ok(RegisterNodeResponse {
                 node_id,
                 runtime_token,
@@ -202,6 +250,7 @@ impl Agent {
                     lb_url: self.args.lb_url.clone(),
                     node_id: node_id.clone(),
                     runtime_token,
+                    previous_token: None,
                 };
                 self.state_file.save(&state).map_err(|e| {
                     Step::Fatal(AgentError::Setup(format!(
@@ -211,11 +260,17 @@ impl Agent {
                     )))
                 })?;
                 self.state = Some(state);
+                self.proof = None;
                 self.interval = Duration::from_secs(heartbeat_interval_secs.clamp(1, 3600));
                 tracing::info!(node_id, machine_name = %req.machine_name, "registered");
                 self.told_pending = false;
                 self.tell_pending(&node_id);
                 Ok(())
+            }
+            Err(e @ ClientError::Api { status: 429, .. }) => {
+                // Rate limit or too many pending nodes: the daemon will take
+                // the registration later.
+                Err(Step::Retry(format!("registration deferred: {e}")))
             }
             Err(ClientError::Api { status, body }) if (400..500).contains(&status) => {
                 Err(Step::Fatal(AgentError::Refused(format!(

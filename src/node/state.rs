@@ -18,6 +18,11 @@ pub struct NodeState {
     pub lb_url: String,
     pub node_id: String,
     pub runtime_token: String,
+    /// The token before the last rotation: if the daemon refuses the new
+    /// one while the old one is still within its grace period, the agent
+    /// goes back to it instead of registering again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_token: Option<String>,
 }
 
 impl fmt::Debug for NodeState {
@@ -26,6 +31,10 @@ impl fmt::Debug for NodeState {
             .field("lb_url", &self.lb_url)
             .field("node_id", &self.node_id)
             .field("runtime_token", &"<redacted>")
+            .field(
+                "previous_token",
+                &self.previous_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

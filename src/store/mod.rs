@@ -14,10 +14,16 @@ use rusqlite::Connection;
 
 /// The migrations, in order. Append only: the position of a file is its
 /// schema version, recorded in `PRAGMA user_version`.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial.sql",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial.sql",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_token_delivery.sql",
+        include_str!("../../migrations/0002_token_delivery.sql"),
+    ),
+];
 
 /// Name of the database file inside the data dir.
 pub const DB_FILE: &str = "llmlb.db";

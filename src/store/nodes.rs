@@ -537,6 +537,7 @@ mod tests {
                 hash: TokenHash::of("t"),
                 created_at: Utc::now(),
                 expires_at: None,
+                delivered: false,
             },
         )
         .unwrap();
@@ -587,7 +588,7 @@ mod tests {
     #[test]
     fn the_schema_has_the_tables_of_design() {
         let store = Store::open_in_memory().unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         let cols: i64 = store
             .conn()
             .query_row("SELECT count(*) FROM pragma_table_info('nodes')", [], |r| {

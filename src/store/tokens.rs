@@ -29,14 +29,18 @@ pub struct TokenRow {
     pub hash: TokenHash,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// A successor that went out in a heartbeat reply (the node may hold
+    /// it). Always false for current tokens.
+    pub delivered: bool,
 }
 
 pub fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO runtime_tokens (node_id, kind, token_hash, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) \
+        "INSERT INTO runtime_tokens (node_id, kind, token_hash, created_at, expires_at, \
+         delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT(node_id, kind) DO UPDATE SET token_hash = excluded.token_hash, \
-         created_at = excluded.created_at, expires_at = excluded.expires_at",
+         created_at = excluded.created_at, expires_at = excluded.expires_at, \
+         delivered_at = excluded.delivered_at",
     )?
     .execute(params![
         row.node_id,
@@ -44,6 +48,7 @@ pub fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
         &row.hash.0[..],
         ts(row.created_at),
         opt_ts(row.expires_at),
+        row.delivered.then(|| ts(row.created_at)),
     ])?;
     Ok(())
 }
@@ -68,13 +73,30 @@ pub fn set_current_expiry(
     Ok(())
 }
 
+/// Records that the successor token `hash` of a node went out in a reply.
+/// Returns whether that successor is still the node's.
+pub fn mark_delivered(
+    conn: &Connection,
+    node_id: &str,
+    hash: &TokenHash,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE runtime_tokens SET delivered_at = ?3 \
+             WHERE node_id = ?1 AND kind = 'next' AND token_hash = ?2",
+        )?
+        .execute(params![node_id, &hash.0[..], ts(at)])?
+        == 1)
+}
+
 /// Ends a rotation: the old token is deleted and the successor becomes the
 /// current token.
 pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM runtime_tokens WHERE node_id = ?1 AND kind = 'current'")?
         .execute([node_id])?;
     conn.prepare_cached(
-        "UPDATE runtime_tokens SET kind = 'current', expires_at = NULL \
+        "UPDATE runtime_tokens SET kind = 'current', expires_at = NULL, delivered_at = NULL \
          WHERE node_id = ?1 AND kind = 'next'",
     )?
     .execute([node_id])?;
@@ -82,8 +104,10 @@ pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
 }
 
 pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
-    let mut stmt = conn
-        .prepare("SELECT node_id, kind, token_hash, created_at, expires_at FROM runtime_tokens")?;
+    let mut stmt = conn.prepare(
+        "SELECT node_id, kind, token_hash, created_at, expires_at, delivered_at IS NOT NULL \
+             FROM runtime_tokens",
+    )?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -105,6 +129,7 @@ pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
                 .ok_or_else(|| corrupt("token_hash", format!("{} bytes", hash.len())))?,
             created_at: req_ts("runtime_tokens", "created_at", r.get(3)?)?,
             expires_at: parse_ts("runtime_tokens", "expires_at", r.get(4)?)?,
+            delivered: r.get(5)?,
         });
     }
     Ok(out)

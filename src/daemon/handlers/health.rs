@@ -16,20 +16,25 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatResponse>> {
     validate(&req)?;
     state.metrics.heartbeat();
-    match state.registry.heartbeat(&token, &req) {
-        Ok(r) => Ok(Json(r)),
-        Err(HeartbeatError::Api(e)) => Err(e),
-        Err(HeartbeatError::PromoteFirst) => {
-            state.blocking(move |s| s.registry.promote(&token)).await?;
-            match state.registry.heartbeat(&token, &req) {
-                Ok(r) => Ok(Json(r)),
-                Err(HeartbeatError::Api(e)) => Err(e),
-                Err(HeartbeatError::PromoteFirst) => Err(ApiError::internal(
-                    &"a promoted runtime token still reads as a successor",
-                )),
+    // Memory only, unless a token change must be committed first; then once
+    // more. A rotation started meanwhile may ask again, so a few rounds.
+    for _ in 0..4 {
+        match state.registry.heartbeat(&token, &req) {
+            Ok(r) => return Ok(Json(r)),
+            Err(HeartbeatError::Api(e)) => return Err(e),
+            Err(HeartbeatError::PromoteFirst) => {
+                state.blocking(move |s| s.registry.promote(&token)).await?;
+            }
+            Err(HeartbeatError::DeliverFirst) => {
+                state
+                    .blocking(move |s| s.registry.mark_delivered(&token))
+                    .await?;
             }
         }
     }
+    Err(ApiError::internal(
+        &"a heartbeat kept asking for a token change to be committed",
+    ))
 }
 
 fn validate(req: &HeartbeatRequest) -> ApiResult<()> {

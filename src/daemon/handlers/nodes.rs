@@ -10,7 +10,9 @@ use crate::api::nodes::{
     RegistrationOutcome,
 };
 use crate::daemon::error::{ApiError, ApiResult};
-use crate::daemon::extract::{rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, Viewer};
+use crate::daemon::extract::{
+    rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, NodeToken, Viewer,
+};
 use crate::daemon::probe;
 use crate::daemon::registry::{check_labels, validate_registration};
 use crate::daemon::router::AppState;
@@ -20,23 +22,49 @@ use crate::daemon::router::AppState;
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
+    proof: Option<NodeToken>,
     ApiJson(req): ApiJson<RegisterNodeRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
     rate_limited(&state.register_limit, source, "registration")?;
     let reg = validate_registration(req)?;
     if state.reachability_check {
-        probe::check(&state.probe, reg.ip_address, reg.node_api_port).await?;
+        probe::check(&state, reg.ip_address, reg.node_api_port).await?;
     }
     let (machine, ip) = (reg.machine_name.clone(), reg.ip_address);
-    let resp = state.blocking(move |s| s.registry.register(reg)).await?;
-    tracing::info!(
-        node_id = %resp.node_id,
-        machine_name = %machine,
-        ip_address = %ip,
-        outcome = ?resp.status,
-        "node registered and waits for approval (llmlbctl nodes approve {})",
-        resp.node_id
-    );
+    let proof = proof.map(|NodeToken(hash)| hash);
+    let max_pending = state.max_pending;
+    let done = state
+        .blocking(move |s| s.registry.register(reg, proof, max_pending))
+        .await?;
+    let resp = done.response;
+    if proof.is_some() && !done.proven {
+        tracing::info!(
+            machine_name = %machine,
+            "a registration sent an X-Node-Token that is not the valid token of a node with this \
+             machine name and runtime port; it becomes a node of its own"
+        );
+    }
+    if done.same_machine_name_as.is_empty() {
+        tracing::info!(
+            node_id = %resp.node_id,
+            machine_name = %machine,
+            ip_address = %ip,
+            outcome = ?resp.status,
+            "node registered and waits for approval (llmlbctl nodes approve {})",
+            resp.node_id
+        );
+    } else {
+        tracing::warn!(
+            node_id = %resp.node_id,
+            machine_name = %machine,
+            ip_address = %ip,
+            same_machine_name_as = ?done.same_machine_name_as,
+            "a machine registered with the name and runtime port of a known node without proving \
+             to be it; it waits for approval as a node of its own, and the known node is \
+             unchanged. Approve it only if you know the machine was reinstalled (then remove the \
+             old entry)"
+        );
+    }
     let code = match resp.status {
         RegistrationOutcome::Registered => StatusCode::CREATED,
         RegistrationOutcome::Updated => StatusCode::OK,
