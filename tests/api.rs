@@ -364,7 +364,7 @@ async fn patch_sets_and_clears_annotations() {
             Method::PATCH,
             &path,
             Some(&tok),
-            Some(json!({"custom_name": "x".repeat(200)})),
+            Some(json!({"custom_name": "x".repeat(257)})),
         )
         .await;
     assert_error(&r, 400, "invalid_field");

@@ -14,8 +14,9 @@ use crate::api::auth::Role;
 use crate::api::NODE_TOKEN_HEADER;
 use crate::secret::TokenHash;
 
-/// How long a client may take to send a request body.
-const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a client may take to send a whole request body, whatever its
+/// size and whichever way the request arrived (the proxy's fast lane too).
+pub(crate) const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A JSON body. Malformed JSON → 400 `invalid_json`, wrong shape → 400
 /// `invalid_body`, too large → 413 `body_too_large`.
@@ -79,7 +80,13 @@ pub(crate) async fn read_body(
     }
 }
 
+/// Parses a request body that must be one JSON object. Before serde sees
+/// it, the text is checked for what serde would let through unnoticed in
+/// fields it skips or in a struct read from an array: bytes that are not
+/// UTF-8, `\u` escapes of half a surrogate pair, and a top level that is
+/// not an object.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    check_json_text(bytes)?;
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -93,6 +100,72 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ),
         }
     })
+}
+
+fn not_json(why: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_json",
+        format!("the request body is not valid JSON: {why}"),
+    )
+}
+
+/// One pass over the raw body; see [`parse_json`].
+fn check_json_text(bytes: &[u8]) -> Result<(), ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(not_json("it is not UTF-8 text"));
+    }
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        // Empty or truncated bodies get serde's own sentence.
+        None => return Ok(()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the request body must be a JSON object ({...})",
+            ))
+        }
+    }
+    // Backslashes occur only inside strings in valid JSON, so every `\u`
+    // here is an escape (anything else fails serde's parse anyway).
+    let hex4 = |at: usize| -> Option<u16> {
+        let digits = bytes.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if bytes.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let Some(unit) = hex4(i + 2) else {
+            return Err(not_json("a \\u escape needs four hex digits"));
+        };
+        i += 6;
+        match unit {
+            0xD800..=0xDBFF => {
+                let low = (bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'u'))
+                    .then(|| hex4(i + 2))
+                    .flatten();
+                if !low.is_some_and(|u| (0xDC00..=0xDFFF).contains(&u)) {
+                    return Err(not_json(
+                        "it holds half a UTF-16 surrogate pair (\\ud800-\\udbff alone)",
+                    ));
+                }
+                i += 6;
+            }
+            0xDC00..=0xDFFF => {
+                return Err(not_json(
+                    "it holds half a UTF-16 surrogate pair (\\udc00-\\udfff alone)",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -305,5 +378,26 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
                 format!("the query string cannot be read: {}", e.body_text()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_json_text;
+
+    #[test]
+    fn bodies_serde_would_let_through_are_refused() {
+        let code = |b: &[u8]| check_json_text(b).err().map(|e| e.code);
+        assert_eq!(code(br#"{"a": "x", "b": [1, {"c": null}]}"#), None);
+        assert_eq!(code(br#"{"a": "\ud83d\ude00 \u00e9 \\u"}"#), None);
+        assert_eq!(code(b"  "), None);
+        assert_eq!(code(b"[]"), Some("invalid_body"));
+        assert_eq!(code(b"[1, 2]"), Some("invalid_body"));
+        assert_eq!(code(b"\"x\""), Some("invalid_body"));
+        assert_eq!(code(b"{\"x\": \"\xff\"}"), Some("invalid_json"));
+        assert_eq!(code(br#"{"x": "\ud800"}"#), Some("invalid_json"));
+        assert_eq!(code(br#"{"x": "\ud800\u0041"}"#), Some("invalid_json"));
+        assert_eq!(code(br#"{"x": "\udc00"}"#), Some("invalid_json"));
+        assert_eq!(code(br#"{"x": "\u12"}"#), Some("invalid_json"));
     }
 }

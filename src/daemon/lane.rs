@@ -35,6 +35,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::error::ApiError;
+use super::extract::BODY_TIMEOUT;
 use super::proxy::{self, Done, InFlight, ModelField, Upstream, PROXY_BODY_LIMIT};
 use super::router::AppState;
 use crate::api::auth::Role;
@@ -79,8 +80,12 @@ pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Re
                         Next::FullStack => break,
                     }
                 }
-                None => break,
+                None => match framing_error(&buf[..len]) {
+                    Some(error) => return refuse(client, error).await,
+                    None => break,
+                },
             },
+            Head::Refuse(error) => return refuse(client, error).await,
             Head::FullStack => break,
         }
     }
@@ -135,6 +140,65 @@ enum Head {
     Closed,
     /// Not for the lane: let hyper read it (and answer any error).
     FullStack,
+    /// Not HTTP the daemon accepts: answer this error and close.
+    Refuse(ApiError),
+}
+
+/// Answers a request that cannot be served and closes the connection.
+/// What the client still sends is read and dropped for a moment, so that
+/// closing does not reset the connection before the answer is read.
+async fn refuse(mut client: TcpStream, error: ApiError) {
+    answer_error(&mut client, error, true).await;
+    let _ = client.shutdown().await;
+    let mut sink = [0u8; 8192];
+    let drain = async {
+        let mut left = 1usize << 20;
+        while left > 0 {
+            match client.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
+/// A request head that cannot be read. hyper would answer these with an
+/// empty body; the API's answers all carry `{error, code}`.
+fn bad_request_head(why: &str) -> ApiError {
+    ApiError::bad_request(
+        "bad_request",
+        format!("the request is not valid HTTP/1.1: {why}"),
+    )
+}
+
+/// A head that parses but frames its body in a way no server may guess
+/// at: a `Content-Length` that is not a plain number, two that differ, or
+/// one beside `Transfer-Encoding`.
+fn framing_error(head: &[u8]) -> Option<ApiError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(head).ok()?;
+    let mut length = None;
+    let mut chunked = false;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let Some(n) = parse_length(h.value) else {
+                return Some(bad_request_head(
+                    "the Content-Length header is not a number",
+                ));
+            };
+            if length.is_some_and(|l| l != n) {
+                return Some(bad_request_head("two Content-Length headers differ"));
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = true;
+        }
+    }
+    (chunked && length.is_some()).then(|| {
+        bad_request_head("a request may not carry both Content-Length and Transfer-Encoding")
+    })
 }
 
 /// Reads until the buffer holds a complete request head.
@@ -154,11 +218,20 @@ async fn read_head(
             match httparse::Request::new(&mut headers).parse(buf) {
                 Ok(httparse::Status::Complete(len)) => return Head::Complete(len),
                 Ok(httparse::Status::Partial) => {}
-                Err(_) => return Head::FullStack,
+                // hyper takes more headers than the lane.
+                Err(httparse::Error::TooManyHeaders) => return Head::FullStack,
+                Err(e) => return Head::Refuse(bad_request_head(&e.to_string())),
             }
         }
         if buf.len() >= MAX_HEAD {
-            return Head::FullStack;
+            return Head::Refuse(ApiError::new(
+                axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!(
+                    "the request head is larger than {} KiB; send fewer or smaller headers",
+                    MAX_HEAD / 1024
+                ),
+            ));
         }
         checked = buf.len();
         let deadline =
@@ -281,17 +354,23 @@ async fn proxy_one(
     let started = Instant::now();
     let total = head_len + req.body_len;
     if buf.len() < total {
-        // The body must arrive within one header timeout, plus one more per
-        // MiB: a client that stalls or trickles is dropped like one that
-        // stalls sending its head.
-        let mib = u32::try_from(req.body_len >> 20).unwrap_or(u32::MAX);
-        let allowed = ctx.header_timeout.saturating_mul(mib.saturating_add(1));
-        let deadline = tokio::time::Instant::now() + allowed;
+        // The same overall deadline as a body read by the full stack: a
+        // client that stalls or trickles is answered and dropped.
+        let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
         buf.reserve(total - buf.len());
         while buf.len() < total {
             match tokio::time::timeout_at(deadline, client.read_buf(buf)).await {
                 Ok(Ok(n)) if n > 0 => {}
-                _ => return Next::Close,
+                Ok(_) => return Next::Close,
+                Err(_) => {
+                    let error = ApiError::new(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        "body_timeout",
+                        "the request body did not arrive in time",
+                    );
+                    answer_error(client, error, true).await;
+                    return Next::Close;
+                }
             }
         }
     }

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod router;
 pub mod server;
 pub mod upstream;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::path::Path;

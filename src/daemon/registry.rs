@@ -24,8 +24,7 @@ use super::error::{ApiError, ApiResult};
 use super::jsonw;
 use crate::api::nodes::{
     GpuDevice, HeartbeatRequest, HeartbeatResponse, NodeStatus, NodeView, PatchNodeRequest,
-    RegisterNodeRequest, RegisterNodeResponse, RegistrationOutcome, RevokeTokenResponse,
-    RotateTokenResponse,
+    RegisterNodeResponse, RegistrationOutcome, RevokeTokenResponse, RotateTokenResponse,
 };
 use crate::api::status::NodeCounts;
 use crate::secret::{Secret, TokenHash, RUNTIME_TOKEN_PREFIX};
@@ -1555,116 +1554,6 @@ fn expired_token() -> ApiError {
         "this runtime token was rotated and its grace period is over; register the node again \
          with POST /v0/nodes",
     )
-}
-
-/// Normalises GPU devices: keeps those with a model name and a count.
-pub fn valid_gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
-    devices
-        .iter()
-        .filter(|d| !d.model.trim().is_empty() && d.count >= 1)
-        .map(|d| GpuDevice {
-            model: d.model.trim().to_string(),
-            count: d.count,
-            memory: d.memory,
-        })
-        .collect()
-}
-
-/// Checks a registration body; the probe is the caller's job.
-pub fn validate_registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
-    let machine_name = req.machine_name.trim().to_string();
-    if machine_name.is_empty()
-        || machine_name.len() > 255
-        || machine_name.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_machine_name",
-            "machine_name must be 1 to 255 characters without control characters",
-        ));
-    }
-    let ip_address: IpAddr = req.ip_address.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_ip_address",
-            format!(
-                "ip_address {:?} is not an IPv4 or IPv6 address",
-                req.ip_address
-            ),
-        )
-    })?;
-    if ip_address.is_unspecified() || ip_address.is_multicast() {
-        return Err(ApiError::bad_request(
-            "invalid_ip_address",
-            format!("ip_address {ip_address} cannot be used to reach a node; send the node's own address"),
-        ));
-    }
-    if req.runtime_port == 0 {
-        return Err(ApiError::bad_request(
-            "invalid_port",
-            "runtime_port must be between 1 and 65535",
-        ));
-    }
-    let node_api_port = match req.node_api_port {
-        Some(0) => {
-            return Err(ApiError::bad_request(
-                "invalid_port",
-                "node_api_port must be between 1 and 65535",
-            ))
-        }
-        Some(p) => p,
-        None => req.runtime_port.checked_add(1).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_port",
-                "runtime_port is 65535, so node_api_port cannot default to runtime_port + 1; send node_api_port",
-            )
-        })?,
-    };
-    let devices = valid_gpu_devices(&req.gpu_devices);
-    if !req.gpu_available || devices.is_empty() {
-        return Err(ApiError::bad_request(
-            "gpu_required",
-            "a node must have a GPU: send gpu_available: true and at least one gpu_devices entry \
-             with a model name and a count of 1 or more",
-        ));
-    }
-    check_labels("tags", &req.tags)?;
-    check_labels("supported_runtimes", &req.supported_runtimes)?;
-    Ok(ValidRegistration {
-        machine_name,
-        ip_address,
-        runtime_version: req.runtime_version.trim().to_string(),
-        runtime_port: req.runtime_port,
-        node_api_port,
-        gpu: GpuSummary {
-            available: true,
-            count: req
-                .gpu_count
-                .or_else(|| Some(devices.iter().map(|d| d.count).sum())),
-            model: req
-                .gpu_model
-                .or_else(|| devices.first().map(|d| d.model.clone())),
-            devices,
-            model_name: req.gpu_model_name,
-            compute_capability: req.gpu_compute_capability,
-            capability_score: None,
-        },
-        supported_runtimes: req.supported_runtimes,
-        tags: req.tags,
-    })
-}
-
-/// Tags and similar labels: at most 64, each 1 to 64 characters.
-pub fn check_labels(field: &str, labels: &[String]) -> ApiResult<()> {
-    if labels.len() > 64
-        || labels
-            .iter()
-            .any(|t| t.trim().is_empty() || t.len() > 64 || t.chars().any(char::is_control))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_labels",
-            format!("{field} must hold at most 64 entries of 1 to 64 printable characters"),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::daemon::error::{ApiError, ApiResult};
 use crate::daemon::extract::{ApiJson, NodeToken};
 use crate::daemon::registry::HeartbeatError;
 use crate::daemon::router::AppState;
+use crate::daemon::validate;
 
 /// `POST /v0/health`: a heartbeat. The hot path: memory only, unless the node
 /// uses a rotated token for the first time.
@@ -14,7 +15,7 @@ pub async fn heartbeat(
     NodeToken(token): NodeToken,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
-    validate(&req)?;
+    validate::heartbeat(&req)?;
     state.metrics.heartbeat();
     // Memory only, unless a token change must be committed first; then once
     // more. A rotation started meanwhile may ask again, so a few rounds.
@@ -35,55 +36,4 @@ pub async fn heartbeat(
     Err(ApiError::internal(
         &"a heartbeat kept asking for a token change to be committed",
     ))
-}
-
-fn validate(req: &HeartbeatRequest) -> ApiResult<()> {
-    if req.node_id.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "node_id is required: the id the node got at registration",
-        ));
-    }
-    let percents = [
-        ("cpu_usage", Some(req.cpu_usage)),
-        ("memory_usage", Some(req.memory_usage)),
-        ("gpu_usage", req.gpu_usage),
-        ("gpu_memory_usage", req.gpu_memory_usage),
-    ];
-    for (field, value) in percents {
-        if let Some(v) = value {
-            if !(0.0..=100.0).contains(&v) {
-                return Err(ApiError::bad_request(
-                    "invalid_metric",
-                    format!("{field} must be a percentage from 0 to 100, not {v}"),
-                ));
-            }
-        }
-    }
-    if req.average_response_time_ms.is_some_and(|v| v < 0.0) {
-        return Err(ApiError::bad_request(
-            "invalid_metric",
-            "average_response_time_ms cannot be negative",
-        ));
-    }
-    for (field, list) in [
-        ("loaded_models", &req.loaded_models),
-        ("loaded_embedding_models", &req.loaded_embedding_models),
-    ] {
-        if list.len() > 1024 || list.iter().any(|m| m.is_empty() || m.len() > 512) {
-            return Err(ApiError::bad_request(
-                "invalid_models",
-                format!("{field} must hold at most 1024 model names of 1 to 512 bytes"),
-            ));
-        }
-    }
-    if let Some([ready, total]) = req.ready_models {
-        if ready > total {
-            return Err(ApiError::bad_request(
-                "invalid_metric",
-                format!("ready_models [{ready}, {total}] has more ready models than in total"),
-            ));
-        }
-    }
-    Ok(())
 }

@@ -14,8 +14,8 @@ use crate::daemon::extract::{
     rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, NodeToken, Viewer,
 };
 use crate::daemon::probe;
-use crate::daemon::registry::{check_labels, validate_registration};
 use crate::daemon::router::AppState;
+use crate::daemon::validate;
 
 /// `POST /v0/nodes`: open to anyone who can reach the daemon; every
 /// registration lands in `pending`.
@@ -26,7 +26,7 @@ pub async fn register(
     ApiJson(req): ApiJson<RegisterNodeRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
     rate_limited(&state.register_limit, source, "registration")?;
-    let reg = validate_registration(req)?;
+    let reg = validate::registration(req)?;
     if state.reachability_check {
         probe::check(&state, reg.ip_address, reg.node_api_port).await?;
     }
@@ -139,22 +139,7 @@ pub async fn update(
     Id(id): Id,
     ApiJson(p): ApiJson<PatchNodeRequest>,
 ) -> ApiResult<Json<NodeView>> {
-    for (field, value, max) in [
-        ("custom_name", &p.custom_name, 128),
-        ("notes", &p.notes, 4096),
-    ] {
-        if let Some(Some(v)) = value {
-            if v.len() > max || (field == "custom_name" && v.chars().any(char::is_control)) {
-                return Err(ApiError::bad_request(
-                    "invalid_field",
-                    format!("{field} must be at most {max} bytes of printable text"),
-                ));
-            }
-        }
-    }
-    if let Some(Some(tags)) = &p.tags {
-        check_labels("tags", tags)?;
-    }
+    validate::patch(&p)?;
     state
         .blocking(move |s| s.registry.patch(&id, &p))
         .await

@@ -1,0 +1,345 @@
+//! What the daemon accepts from anyone who can reach it: registrations and
+//! heartbeats, and what admins write onto nodes. Every limit is refused with
+//! 400 and a sentence naming the field, before anything is stored.
+//!
+//! The limits are far above what a real machine sends, and low enough that
+//! a stranger cannot make the database, the listing or the dashboard large:
+//! without them one registration could carry ten thousand GPUs.
+
+use std::net::IpAddr;
+
+use super::error::{ApiError, ApiResult};
+use super::registry::ValidRegistration;
+use crate::api::nodes::{GpuDevice, HeartbeatRequest, PatchNodeRequest, RegisterNodeRequest};
+use crate::store::nodes::GpuSummary;
+
+/// Characters in a name, version, tag or model string.
+pub const MAX_NAME_CHARS: usize = 256;
+/// Characters in a tag or supported-runtime label.
+pub const MAX_LABEL_CHARS: usize = 64;
+/// GPU device entries in a registration.
+pub const MAX_GPU_DEVICES: usize = 64;
+/// Entries in each list of loaded models.
+pub const MAX_MODELS: usize = 512;
+/// Tags (and supported runtimes) of a node.
+pub const MAX_TAGS: usize = 64;
+/// Bytes of an admin's notes on a node.
+pub const MAX_NOTES_BYTES: usize = 4096;
+
+/// Characters that change how text shows rather than what it says: C0 and
+/// C1 controls (ESC among them), DEL, and the bidirectional overrides that
+/// can make one name look like another.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn invalid(code: &'static str, field: &str, what: String) -> ApiError {
+    ApiError::bad_request(code, format!("{field} {what}"))
+}
+
+/// A name-like string: at most `max` characters, no control characters;
+/// `required` ones must not be blank.
+fn text(code: &'static str, field: &str, value: &str, max: usize, required: bool) -> ApiResult<()> {
+    if required && value.trim().is_empty() {
+        return Err(invalid(code, field, "must not be empty".into()));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(
+            code,
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    if value.chars().any(is_unsafe_char) {
+        return Err(invalid(
+            code,
+            field,
+            "contains a control character (such as ESC or a line break); send plain text".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A list of name-like strings: at most `max_entries`, each non-blank.
+fn list(
+    code: &'static str,
+    field: &str,
+    values: &[String],
+    max_entries: usize,
+    max_chars: usize,
+) -> ApiResult<()> {
+    if values.len() > max_entries {
+        return Err(invalid(
+            code,
+            field,
+            format!(
+                "has {} entries; at most {max_entries} are accepted",
+                values.len()
+            ),
+        ));
+    }
+    for (i, v) in values.iter().enumerate() {
+        text(code, &format!("{field}[{i}]"), v, max_chars, true)?;
+    }
+    Ok(())
+}
+
+/// Tags and similar labels: at most 64, each 1 to 64 printable characters.
+pub fn labels(field: &str, values: &[String]) -> ApiResult<()> {
+    list("invalid_labels", field, values, MAX_TAGS, MAX_LABEL_CHARS)
+}
+
+fn optional(field: &str, value: &Option<String>) -> ApiResult<()> {
+    match value {
+        Some(v) => text("invalid_field", field, v, MAX_NAME_CHARS, false),
+        None => Ok(()),
+    }
+}
+
+/// Normalises GPU devices: keeps those with a model name and a count.
+pub fn gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
+    devices
+        .iter()
+        .filter(|d| !d.model.trim().is_empty() && d.count >= 1)
+        .map(|d| GpuDevice {
+            model: d.model.trim().to_string(),
+            count: d.count,
+            memory: d.memory,
+        })
+        .collect()
+}
+
+/// Checks a registration body; the probe is the caller's job.
+pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
+    let machine_name = req.machine_name.trim().to_string();
+    text(
+        "invalid_machine_name",
+        "machine_name",
+        &machine_name,
+        MAX_NAME_CHARS,
+        true,
+    )?;
+    text(
+        "invalid_field",
+        "runtime_version",
+        &req.runtime_version,
+        MAX_NAME_CHARS,
+        false,
+    )?;
+    let ip_address: IpAddr = req.ip_address.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_ip_address",
+            format!(
+                "ip_address {:?} is not an IPv4 or IPv6 address",
+                req.ip_address.chars().take(64).collect::<String>()
+            ),
+        )
+    })?;
+    if ip_address.is_unspecified() || ip_address.is_multicast() {
+        return Err(ApiError::bad_request(
+            "invalid_ip_address",
+            format!(
+                "ip_address {ip_address} cannot be used to reach a node; send the node's own \
+                 address"
+            ),
+        ));
+    }
+    if req.runtime_port == 0 {
+        return Err(ApiError::bad_request(
+            "invalid_port",
+            "runtime_port must be between 1 and 65535",
+        ));
+    }
+    let node_api_port = match req.node_api_port {
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "invalid_port",
+                "node_api_port must be between 1 and 65535",
+            ))
+        }
+        Some(p) => p,
+        None => req.runtime_port.checked_add(1).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_port",
+                "runtime_port is 65535, so node_api_port cannot default to runtime_port + 1; \
+                 send node_api_port",
+            )
+        })?,
+    };
+    if req.gpu_devices.len() > MAX_GPU_DEVICES {
+        return Err(invalid(
+            "invalid_field",
+            "gpu_devices",
+            format!(
+                "has {} entries; at most {MAX_GPU_DEVICES} are accepted (group identical GPUs \
+                 into one entry with a count)",
+                req.gpu_devices.len()
+            ),
+        ));
+    }
+    for (i, d) in req.gpu_devices.iter().enumerate() {
+        text(
+            "invalid_field",
+            &format!("gpu_devices[{i}].model"),
+            &d.model,
+            MAX_NAME_CHARS,
+            false,
+        )?;
+    }
+    optional("gpu_model", &req.gpu_model)?;
+    optional("gpu_model_name", &req.gpu_model_name)?;
+    optional("gpu_compute_capability", &req.gpu_compute_capability)?;
+    let devices = gpu_devices(&req.gpu_devices);
+    if !req.gpu_available || devices.is_empty() {
+        return Err(ApiError::bad_request(
+            "gpu_required",
+            "a node must have a GPU: send gpu_available: true and at least one gpu_devices entry \
+             with a model name and a count of 1 or more",
+        ));
+    }
+    labels("tags", &req.tags)?;
+    labels("supported_runtimes", &req.supported_runtimes)?;
+    Ok(ValidRegistration {
+        machine_name,
+        ip_address,
+        runtime_version: req.runtime_version.trim().to_string(),
+        runtime_port: req.runtime_port,
+        node_api_port,
+        gpu: GpuSummary {
+            available: true,
+            count: req
+                .gpu_count
+                .or_else(|| Some(devices.iter().map(|d| d.count).sum())),
+            model: req
+                .gpu_model
+                .or_else(|| devices.first().map(|d| d.model.clone())),
+            devices,
+            model_name: req.gpu_model_name,
+            compute_capability: req.gpu_compute_capability,
+            capability_score: None,
+        },
+        supported_runtimes: req.supported_runtimes,
+        tags: req.tags,
+    })
+}
+
+/// Checks a heartbeat body.
+pub fn heartbeat(req: &HeartbeatRequest) -> ApiResult<()> {
+    if req.node_id.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "node_id is required: the id the node got at registration",
+        ));
+    }
+    text(
+        "invalid_body",
+        "node_id",
+        &req.node_id,
+        MAX_NAME_CHARS,
+        true,
+    )?;
+    let percents = [
+        ("cpu_usage", Some(req.cpu_usage)),
+        ("memory_usage", Some(req.memory_usage)),
+        ("gpu_usage", req.gpu_usage),
+        ("gpu_memory_usage", req.gpu_memory_usage),
+    ];
+    for (field, value) in percents {
+        if let Some(v) = value {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(ApiError::bad_request(
+                    "invalid_metric",
+                    format!("{field} must be a percentage from 0 to 100, not {v}"),
+                ));
+            }
+        }
+    }
+    if req
+        .average_response_time_ms
+        .is_some_and(|v| !v.is_finite() || v < 0.0)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_metric",
+            "average_response_time_ms must be a number of 0 or more",
+        ));
+    }
+    list(
+        "invalid_models",
+        "loaded_models",
+        &req.loaded_models,
+        MAX_MODELS,
+        MAX_NAME_CHARS,
+    )?;
+    list(
+        "invalid_models",
+        "loaded_embedding_models",
+        &req.loaded_embedding_models,
+        MAX_MODELS,
+        MAX_NAME_CHARS,
+    )?;
+    if let Some([ready, total]) = req.ready_models {
+        if ready > total {
+            return Err(ApiError::bad_request(
+                "invalid_metric",
+                format!("ready_models [{ready}, {total}] has more ready models than in total"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an admin's change of a node.
+pub fn patch(p: &PatchNodeRequest) -> ApiResult<()> {
+    if let Some(Some(name)) = &p.custom_name {
+        text("invalid_field", "custom_name", name, MAX_NAME_CHARS, false)?;
+    }
+    if let Some(Some(notes)) = &p.notes {
+        if notes.len() > MAX_NOTES_BYTES {
+            return Err(invalid(
+                "invalid_field",
+                "notes",
+                format!("is longer than {MAX_NOTES_BYTES} bytes"),
+            ));
+        }
+        // Free text: line breaks and tabs are fine, nothing else that
+        // steers a terminal.
+        if notes
+            .chars()
+            .any(|c| is_unsafe_char(c) && !matches!(c, '\n' | '\t'))
+        {
+            return Err(invalid(
+                "invalid_field",
+                "notes",
+                "contains a control character other than line breaks and tabs".into(),
+            ));
+        }
+    }
+    if let Some(Some(tags)) = &p.tags {
+        labels("tags", tags)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_characters() {
+        for c in ['\u{1b}', '\u{7f}', '\u{9b}', '\n', '\u{202e}', '\u{2066}'] {
+            assert!(is_unsafe_char(c), "{c:?}");
+        }
+        for c in ['a', 'ü', ' ', '-', '\u{200d}'] {
+            assert!(!is_unsafe_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_counted_in_characters() {
+        let ok = "ü".repeat(MAX_NAME_CHARS);
+        assert!(text("c", "f", &ok, MAX_NAME_CHARS, true).is_ok());
+        let long = "ü".repeat(MAX_NAME_CHARS + 1);
+        let e = text("c", "f", &long, MAX_NAME_CHARS, true).unwrap_err();
+        assert!(e.message.starts_with("f "), "{}", e.message);
+    }
+}
