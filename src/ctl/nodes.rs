@@ -61,8 +61,14 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 }
                 out
             };
+            let all = all_nodes(&client).await?;
+            let all = &all;
             each(args, &client, targets, "approved", |c, id| async move {
-                c.approve(&id).await.map(|r| r.raw)
+                let reply = c.approve(&id).await?;
+                if let Ok(n) = reply.decode() {
+                    warn_twins(&n, all);
+                }
+                Ok(reply.raw)
             })
             .await?;
         }
@@ -193,6 +199,24 @@ pub async fn resolve_node(client: &Client, given: &str) -> Result<String, CtlErr
     }
     let all = all_nodes(client).await?;
     pick(&all, given)
+}
+
+/// After approving a node that shares its machine name and runtime port
+/// with other entries: says which, so the admin can remove a stale one.
+fn warn_twins(n: &NodeView, all: &[NodeView]) {
+    for other in &n.same_machine_name_as {
+        let (name, status) = all
+            .iter()
+            .find(|o| &o.id == other)
+            .map_or(("?".to_string(), "?".to_string()), |o| {
+                (output::display_name(o), o.status.to_string())
+            });
+        eprintln!(
+            "note: {} shares machine name and runtime port with the older entry {other} ({name}, \
+             {status}); if this machine replaced it, remove it: llmlbctl nodes remove {other}",
+            n.id
+        );
+    }
 }
 
 /// Runs `action` on each node, reporting each; fails if any failed.

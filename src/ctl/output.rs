@@ -126,6 +126,20 @@ fn status_cell(s: NodeStatus, drained: bool, color: bool) -> Cell {
     }
 }
 
+/// "same machine name as 3f2a1b2c…" for a node that shares its machine
+/// name and runtime port with others.
+pub fn twins_note(n: &NodeView) -> Option<String> {
+    if n.same_machine_name_as.is_empty() {
+        return None;
+    }
+    let ids: Vec<String> = n
+        .same_machine_name_as
+        .iter()
+        .map(|id| format!("{}…", short_id(id)))
+        .collect();
+    Some(format!("same machine name as {}", ids.join(", ")))
+}
+
 fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
@@ -193,11 +207,15 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
         );
     }
     for n in sorted {
-        let addr = address(&n.ip_address, n.runtime_port);
+        let addr = address(&n.ip_address, n.node_api_port);
+        let name = match twins_note(n) {
+            Some(note) => format!("{} · {note}", display_name(n)),
+            None => display_name(n),
+        };
         if wide {
             t.add_row(vec![
                 Cell::new(&n.id),
-                Cell::new(display_name(n)),
+                Cell::new(&name),
                 status_cell(n.status, n.drained, color),
                 Cell::new(addr),
                 Cell::new(if n.runtime_version.is_empty() {
@@ -222,7 +240,7 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
         } else {
             t.add_row(vec![
                 Cell::new(short_id(&n.id)),
-                Cell::new(display_name(n)),
+                Cell::new(&name),
                 status_cell(n.status, n.drained, color),
                 Cell::new(addr),
                 Cell::new(gpu_summary(&n.gpu_devices)),
@@ -236,6 +254,13 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
         .filter(|n| n.status == NodeStatus::Pending)
         .count();
     let mut out = render(t);
+    if list.iter().any(|n| !n.same_machine_name_as.is_empty()) {
+        out.push_str(
+            "\nSome entries share a machine name and runtime port: a machine registered without \
+             proving it was the known node (reinstalled, lost its state dir, or an impostor). \
+             Check with `llmlbctl nodes show <id>` before approving, and remove the stale entry.\n",
+        );
+    }
     if pending > 0 {
         out.push_str(&format!(
             "\n{pending} pending: approve with `llmlbctl nodes approve <id>`\n"
@@ -267,8 +292,11 @@ pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
         ("id", Cell::new(&n.id)),
         ("name", Cell::new(display_name(n))),
         ("status", status_cell(n.status, n.drained, color)),
-        ("address", Cell::new(address(&n.ip_address, n.runtime_port))),
-        ("node api port", Cell::new(n.node_api_port)),
+        (
+            "address",
+            Cell::new(address(&n.ip_address, n.node_api_port)),
+        ),
+        ("runtime port", Cell::new(n.runtime_port)),
         (
             "runtime",
             Cell::new(if n.runtime_version.is_empty() {
@@ -324,6 +352,14 @@ pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
         ),
         ("tags", Cell::new(list(&n.tags))),
         ("notes", Cell::new(opt(&n.notes))),
+        (
+            "same machine as",
+            Cell::new(if n.same_machine_name_as.is_empty() {
+                "-".to_string()
+            } else {
+                n.same_machine_name_as.join(", ")
+            }),
+        ),
     ];
     for (k, v) in rows {
         t.add_row(vec![Cell::new(k), v]);

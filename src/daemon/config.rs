@@ -56,6 +56,11 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
 
+    /// How long a client may take to send a whole request body, on every
+    /// route (a slow or stalled upload is answered 408 and dropped).
+    #[arg(long, env = "LLMLB_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
     /// Require an API key of role inference (or admin) on the /v1 endpoints.
     #[arg(long, env = "LLMLB_REQUIRE_API_KEY")]
     pub require_api_key: bool,

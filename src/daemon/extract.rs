@@ -15,8 +15,20 @@ use crate::api::NODE_TOKEN_HEADER;
 use crate::secret::TokenHash;
 
 /// How long a client may take to send a whole request body, whatever its
-/// size and whichever way the request arrived (the proxy's fast lane too).
-pub(crate) const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// size and whichever way the request arrived (the proxy's fast lane too):
+/// `--body-timeout`, set once at start-up.
+static BODY_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
+
+pub fn set_body_timeout(timeout: std::time::Duration) {
+    let ms = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    BODY_TIMEOUT_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub(crate) fn body_timeout() -> std::time::Duration {
+    std::time::Duration::from_millis(BODY_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
 
 /// A JSON body. Malformed JSON → 400 `invalid_json`, wrong shape → 400
 /// `invalid_body`, too large → 413 `body_too_large`.
@@ -57,7 +69,7 @@ pub(crate) async fn read_body(
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+    match tokio::time::timeout(body_timeout(), axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",

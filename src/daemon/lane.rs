@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::error::ApiError;
-use super::extract::BODY_TIMEOUT;
+use super::extract::body_timeout;
 use super::proxy::{self, Done, InFlight, ModelField, Upstream, PROXY_BODY_LIMIT};
 use super::router::AppState;
 use crate::api::auth::Role;
@@ -356,7 +356,7 @@ async fn proxy_one(
     if buf.len() < total {
         // The same overall deadline as a body read by the full stack: a
         // client that stalls or trickles is answered and dropped.
-        let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + body_timeout();
         buf.reserve(total - buf.len());
         while buf.len() < total {
             match tokio::time::timeout_at(deadline, client.read_buf(buf)).await {

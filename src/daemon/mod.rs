@@ -44,6 +44,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Opens the data dir and database, bootstraps credentials, imports a legacy
 /// `nodes.json`, and returns the state the server runs on.
 pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
+    extract::set_body_timeout(args.body_timeout);
     let data_dir = args.resolved_data_dir()?;
     create_data_dir(&data_dir)?;
     let db_path = data_dir.join(DB_FILE);

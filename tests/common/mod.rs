@@ -134,6 +134,15 @@ impl TestDaemon {
         }
     }
 
+    /// Kills the daemon with SIGKILL, as a crash would; `restart` then
+    /// starts it again on the same data dir.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Stops and starts again on the same data dir (and the same flags).
     pub fn restart(&mut self) {
         self.restart_on("127.0.0.1:0");
