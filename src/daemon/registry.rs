@@ -804,7 +804,7 @@ impl Registry {
                 .filter(|n| claimed.is_none_or(|c| c.rec.id != n.rec.id))
                 .map(|n| n.rec.id.clone())
                 .collect();
-            if !proven.is_some() {
+            if proven.is_none() {
                 // Only a registration that proves itself may add to the
                 // pending nodes once there are many of them.
                 let pending = fleet.nodes.values().filter(|n| !n.rec.approved).count();
