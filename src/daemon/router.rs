@@ -37,6 +37,8 @@ pub struct Shared {
     pub max_pending: usize,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
+    /// Held while the daemon runs: one daemon per data dir.
+    pub data_dir_lock: super::lock::DataDirLock,
 }
 
 /// Cheap to clone: handlers get a copy of the `Arc`.
