@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod duration;
 pub mod fsutil;
 pub mod legacy;
+pub mod logging;
 pub mod node;
 pub mod notify;
 pub mod secret;

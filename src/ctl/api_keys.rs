@@ -5,6 +5,7 @@ use chrono::Utc;
 use super::args::{ApiKeysCommand, CtlArgs, OutputFormat};
 use super::connection::{connect, resolve};
 use super::error::CtlError;
+use super::escape::escape;
 use super::output::{self, stdout_color};
 use super::{print_value, show, CmdResult};
 use crate::api::auth::CreateApiKeyRequest;
@@ -40,7 +41,7 @@ pub async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
             print_value(
                 args,
                 &serde_json::json!({"id": id, "revoked": true}),
-                || format!("revoked API key {id}"),
+                || format!("revoked API key {}", escape(&id)),
             );
         }
         ApiKeysCommand::Rotate { id } => {
@@ -62,6 +63,6 @@ async fn resolve_key(client: &Client, given: &str) -> Result<String, CtlError> {
         "api-key",
         given,
         keys.iter()
-            .map(|k| (k.id.as_str(), format!("{} ({})", k.name, k.role))),
+            .map(|k| (k.id.as_str(), format!("{} ({})", escape(&k.name), k.role))),
     )
 }

@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use super::args::{CtlArgs, LoginArgs};
 use super::connection::{session_file, SavedSession};
 use super::error::CtlError;
+use super::escape::escape;
 use super::{print_value, CmdResult};
 use crate::client::Client;
 use crate::fsutil::write_private;
@@ -59,7 +60,7 @@ pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
         format!(
             "logged in to {} as {}; the session lasts until {} and is saved in {}",
             args.url,
-            session.username,
+            escape(&session.username),
             session.expires_at.format("%Y-%m-%d %H:%M UTC"),
             path.display()
         )

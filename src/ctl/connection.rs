@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::args::CtlArgs;
 use super::error::CtlError;
+use super::escape::escape;
 use crate::client::Client;
 use crate::daemon::auth::ADMIN_TOKEN_FILE;
 use crate::daemon::config::default_data_dir;
@@ -155,7 +156,7 @@ pub fn resolve<'a>(
         _ => {
             let list = matches
                 .iter()
-                .map(|(id, label)| format!("  {id}  {label}"))
+                .map(|(id, label)| format!("  {}  {label}", escape(id)))
                 .collect::<Vec<_>>()
                 .join("\n");
             Err(CtlError::new(format!(

@@ -1,6 +1,7 @@
 //! Errors of `llmlbctl`: the daemon's sentence (or ours) and a hint saying
 //! what to do next.
 
+use super::escape::{escape, escape_text};
 use crate::client::{Client, ClientError};
 
 #[derive(Debug)]
@@ -23,25 +24,28 @@ impl CtlError {
     }
 
     /// Turns a client error into a sentence and a hint fitting the cause.
+    /// What the daemon (or whatever answered) said is escaped for a terminal.
     pub fn from_client(e: ClientError, client: &Client) -> CtlError {
         match &e {
             ClientError::Unreachable { url, reason } => CtlError::new(format!(
-                "cannot reach the daemon at {url}: {reason}"
+                "cannot reach the daemon at {}: {}",
+                escape(url),
+                escape(reason)
             ))
             .with_hint(format!(
                 "is llmlbd running? Start it with `llmlbd` (or `systemctl start llmlbd`), or \
                  point --url / LLMLB_URL at it (tried {})",
                 client.base_url()
             )),
-            ClientError::Api { status: 401, body } => CtlError::new(body.error.clone()).with_hint(
+            ClientError::Api { status: 401, body } => CtlError::new(escape(&body.error)).with_hint(
                 "pass an admin token with --token, LLMLB_TOKEN or --token-file, or run \
                  `llmlbctl login`; on the daemon's machine llmlbctl reads <data-dir>/admin.token \
                  by itself",
             ),
-            ClientError::Api { status: 403, body } => CtlError::new(body.error.clone())
+            ClientError::Api { status: 403, body } => CtlError::new(escape(&body.error))
                 .with_hint("use an admin API key or log in as an admin"),
-            ClientError::Api { body, .. } => CtlError::new(body.error.clone()),
-            ClientError::Protocol { .. } => CtlError::new(e.to_string())
+            ClientError::Api { body, .. } => CtlError::new(escape(&body.error)),
+            ClientError::Protocol { .. } => CtlError::new(escape(&e.to_string()))
                 .with_hint("is --url pointing at an llmlb daemon of a matching version?"),
         }
     }
@@ -52,9 +56,11 @@ impl CtlError {
         } else {
             ("", "", "")
         };
-        let mut s = format!("{red}error:{reset} {}", self.message);
+        // Messages are escaped where they are made; this catches any that
+        // were not, and keeps the line breaks of ours.
+        let mut s = format!("{red}error:{reset} {}", escape_text(&self.message));
         if let Some(h) = &self.hint {
-            s.push_str(&format!("\n{yellow}hint:{reset} {h}"));
+            s.push_str(&format!("\n{yellow}hint:{reset} {}", escape_text(h)));
         }
         s
     }
@@ -63,5 +69,37 @@ impl CtlError {
 impl From<std::io::Error> for CtlError {
     fn from(e: std::io::Error) -> CtlError {
         CtlError::new(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ErrorBody;
+
+    #[test]
+    fn the_daemons_sentence_reaches_the_terminal_escaped() {
+        let client = Client::new(
+            "http://127.0.0.1:1",
+            None,
+            std::time::Duration::from_secs(1),
+        );
+        let e = ClientError::Api {
+            status: 404,
+            body: ErrorBody {
+                error: "no node \u{1b}[32mgpu-07\u{9b}0m\nhint: run rm -rf".into(),
+                code: "not_found".into(),
+            },
+        };
+        let shown = CtlError::from_client(e, &client).render(false);
+        assert_eq!(
+            shown,
+            "error: no node \\e[32mgpu-07\\u{9b}0m\\nhint: run rm -rf"
+        );
+        let ours = CtlError::new("two\nlines \u{7}").with_hint("\u{202e}x");
+        assert_eq!(
+            ours.render(false),
+            "error: two\nlines \\x07\nhint: \\u{202e}x"
+        );
     }
 }

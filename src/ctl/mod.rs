@@ -6,6 +6,7 @@ pub mod args;
 pub mod auth;
 pub mod connection;
 pub mod error;
+pub mod escape;
 pub mod generate;
 pub mod migrate;
 pub mod nodes;

@@ -5,6 +5,7 @@ use chrono::Utc;
 use super::args::{CtlArgs, NodesCommand, OutputFormat};
 use super::connection::{connect, resolve};
 use super::error::CtlError;
+use super::escape::escape;
 use super::output::{self, stdout_color};
 use super::{prompt, show, CmdResult};
 use crate::api::nodes::{NodeView, PatchNodeRequest};
@@ -81,7 +82,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
             }
             let names: Vec<String> = targets
                 .iter()
-                .map(|n| format!("{} ({})", output::display_name(n), &n.id))
+                .map(|n| format!("{} ({})", output::display_name(n), escape(&n.id)))
                 .collect();
             let q = format!("Remove {} and revoke their tokens?", names.join(", "));
             if !prompt::confirm(&q, *yes)? {
@@ -134,7 +135,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                     "rotation started for node {}: it gets a new token with its next \
                      heartbeat; the old token stops working when the node uses the new one, \
                      or at {} at the latest",
-                    r.node_id,
+                    escape(&r.node_id),
                     r.old_token_expires_at.format("%Y-%m-%d %H:%M:%S UTC")
                 )
             })?;
@@ -146,7 +147,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
                 format!(
                     "revoked the token of node {}: it must register again and will wait in \
                      pending",
-                    r.node_id
+                    escape(&r.node_id)
                 )
             })?;
         }
@@ -157,7 +158,7 @@ pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
             show(args, &client, &reply, |node| {
                 format!(
                     "node {} ({}) is {}",
-                    node.id,
+                    escape(&node.id),
                     output::display_name(&node),
                     if drain {
                         "drained: it gets no new requests"
@@ -212,9 +213,10 @@ fn warn_twins(n: &NodeView, all: &[NodeView]) {
                 (output::display_name(o), o.status.to_string())
             });
         eprintln!(
-            "note: {} shares machine name and runtime port with the older entry {other} ({name}, \
+            "note: {} shares machine name and runtime port with the entry {other} ({name}, \
              {status}); if this machine replaced it, remove it: llmlbctl nodes remove {other}",
-            n.id
+            escape(&n.id),
+            other = escape(other),
         );
     }
 }
@@ -237,13 +239,18 @@ where
         match action(client.clone(), n.id.clone()).await {
             Ok(raw) => {
                 if args.output == OutputFormat::Table {
-                    println!("{done} {} ({})", n.id, output::display_name(&n));
+                    println!("{done} {} ({})", escape(&n.id), output::display_name(&n));
                 }
                 results.push(raw);
             }
             Err(e) => {
                 let e = CtlError::from_client(e, client);
-                eprintln!("{} {}: {}", n.id, output::display_name(&n), e.message);
+                eprintln!(
+                    "{} {}: {}",
+                    escape(&n.id),
+                    output::display_name(&n),
+                    e.message
+                );
                 failures.push(n.id);
             }
         }
@@ -262,7 +269,7 @@ where
         Err(CtlError::new(format!(
             "{} of the nodes failed: {}",
             failures.len(),
-            failures.join(", ")
+            escape(&failures.join(", "))
         )))
     }
 }

@@ -1,11 +1,14 @@
 //! Tables for people. Pure functions returning `String`; colour only when
-//! asked for (stdout is a terminal and `NO_COLOR` is unset).
+//! asked for (stdout is a terminal and `NO_COLOR` is unset). Every string
+//! from the daemon goes through [`escape`] on its way into a cell.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 
 use chrono::{DateTime, Utc};
 use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 
+use super::escape::{escape, escape_text};
 use crate::api::auth::{ApiKeyCreated, ApiKeyView};
 use crate::api::import::ImportReport;
 use crate::api::nodes::{GpuDevice, NodeStatus, NodeView};
@@ -48,6 +51,11 @@ fn render(mut t: Table) -> String {
     out
 }
 
+/// A cell showing text from the daemon.
+fn cell(s: &str) -> Cell {
+    Cell::new(escape(s))
+}
+
 fn header(t: &mut Table, names: &[&str], color: bool) {
     t.set_header(names.iter().map(|n| {
         let c = Cell::new(n);
@@ -85,22 +93,23 @@ pub fn gpu_summary(devices: &[GpuDevice]) -> String {
         .iter()
         .map(|d| {
             let model = d.model.strip_prefix("NVIDIA ").unwrap_or(&d.model);
-            format!("{}× {model}", d.count)
+            format!("{}× {}", d.count, escape(model))
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Custom name beside the machine name: "Rack 3 (gpu-07)".
+/// Custom name beside the machine name: "Rack 3 (gpu-07)", escaped.
 pub fn display_name(n: &NodeView) -> String {
     match n.custom_name.as_deref().filter(|s| !s.is_empty()) {
-        Some(c) => format!("{c} ({})", n.machine_name),
-        None => n.machine_name.clone(),
+        Some(c) => format!("{} ({})", escape(c), escape(&n.machine_name)),
+        None => escape(&n.machine_name).into_owned(),
     }
 }
 
 /// "10.0.0.7:8080" or "[fe80::1]:8080".
 pub fn address(ip: &str, port: u16) -> String {
+    let ip = escape(ip);
     if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {
@@ -140,8 +149,8 @@ pub fn twins_note(n: &NodeView) -> Option<String> {
     Some(format!("same machine name as {}", ids.join(", ")))
 }
 
-fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+fn short_id(id: &str) -> Cow<'_, str> {
+    escape(id.get(..8).unwrap_or(id))
 }
 
 fn percent(v: Option<f32>) -> String {
@@ -149,11 +158,11 @@ fn percent(v: Option<f32>) -> String {
 }
 
 fn models(n: &NodeView) -> String {
-    let all: Vec<&str> = n
+    let all: Vec<Cow<'_, str>> = n
         .loaded_models
         .iter()
         .chain(&n.loaded_embedding_models)
-        .map(String::as_str)
+        .map(|m| escape(m))
         .collect();
     match all.len() {
         0 => "-".into(),
@@ -214,11 +223,11 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
         };
         if wide {
             t.add_row(vec![
-                Cell::new(&n.id),
+                cell(&n.id),
                 Cell::new(&name),
                 status_cell(n.status, n.drained, color),
                 Cell::new(addr),
-                Cell::new(if n.runtime_version.is_empty() {
+                cell(if n.runtime_version.is_empty() {
                     "-"
                 } else {
                     &n.runtime_version
@@ -234,7 +243,7 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
                 Cell::new(if n.tags.is_empty() {
                     "-".into()
                 } else {
-                    n.tags.join(",")
+                    escape(&n.tags.join(",")).into_owned()
                 }),
             ]);
         } else {
@@ -280,16 +289,16 @@ pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
         ),
         None => "-".into(),
     };
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let opt = |v: &Option<String>| v.as_deref().map_or("-".into(), escape).into_owned();
     let list = |v: &[String]| {
         if v.is_empty() {
             "-".into()
         } else {
-            v.join(", ")
+            escape(&v.join(", ")).into_owned()
         }
     };
     let rows: Vec<(&str, Cell)> = vec![
-        ("id", Cell::new(&n.id)),
+        ("id", cell(&n.id)),
         ("name", Cell::new(display_name(n))),
         ("status", status_cell(n.status, n.drained, color)),
         (
@@ -299,7 +308,7 @@ pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
         ("runtime port", Cell::new(n.runtime_port)),
         (
             "runtime",
-            Cell::new(if n.runtime_version.is_empty() {
+            cell(if n.runtime_version.is_empty() {
                 "-"
             } else {
                 &n.runtime_version
@@ -351,13 +360,17 @@ pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
             }),
         ),
         ("tags", Cell::new(list(&n.tags))),
-        ("notes", Cell::new(opt(&n.notes))),
+        // Notes may run over several lines: newlines and tabs stay.
+        (
+            "notes",
+            Cell::new(n.notes.as_deref().map_or("-".into(), escape_text)),
+        ),
         (
             "same machine as",
             Cell::new(if n.same_machine_name_as.is_empty() {
                 "-".to_string()
             } else {
-                n.same_machine_name_as.join(", ")
+                escape(&n.same_machine_name_as.join(", ")).into_owned()
             }),
         ),
     ];
@@ -380,7 +393,7 @@ pub fn status(s: &StatusResponse) -> String {
     let mut t = table(false);
     let n = &s.nodes;
     for (k, v) in [
-        ("version", s.version.clone()),
+        ("version", escape(&s.version).into_owned()),
         ("uptime", human_secs(s.uptime_secs)),
         (
             "heartbeat interval",
@@ -412,8 +425,8 @@ pub fn api_keys(keys: &[ApiKeyView], now: DateTime<Utc>, color: bool) -> String 
     );
     for k in keys {
         t.add_row(vec![
-            k.id.clone(),
-            k.name.clone(),
+            escape(&k.id).into_owned(),
+            escape(&k.name).into_owned(),
             k.role.to_string(),
             relative(Some(k.created_at), now),
             k.expires_at.map_or("never".into(), |e| {
@@ -429,7 +442,10 @@ pub fn api_key_created(k: &ApiKeyCreated) -> String {
     format!(
         "created API key {} ({}, role {})\n\n  {}\n\nThis secret is shown only now: store it \
          somewhere safe.",
-        k.id, k.name, k.role, k.key
+        escape(&k.id),
+        escape(&k.name),
+        k.role,
+        escape(&k.key)
     )
 }
 
@@ -460,8 +476,8 @@ pub fn import_summary(r: &ImportReport, position: impl Fn(usize) -> String, colo
             bad.add_row(vec![
                 i.index.to_string(),
                 position(i.index),
-                i.id.clone().unwrap_or_else(|| "-".into()),
-                i.reason.clone(),
+                i.id.as_deref().map_or("-".into(), escape).into_owned(),
+                escape(&i.reason).into_owned(),
             ]);
         }
         out.push('\n');
@@ -495,6 +511,142 @@ mod tests {
         assert_eq!(gpu_summary(&[d("NVIDIA RTX 4090", 2)]), "2× RTX 4090");
         assert_eq!(gpu_summary(&[d("H100", 8), d("L4", 1)]), "8× H100, 1× L4");
         assert_eq!(gpu_summary(&[]), "-");
+    }
+
+    /// Every string of a node carries a terminal escape, a C1 CSI, a bidi
+    /// override and a bell.
+    fn hostile_node() -> NodeView {
+        let h = |field: &str| format!("{field}\u{1b}[32mEVIL\u{9b}2J\u{202e}\u{7}");
+        NodeView {
+            id: h("0123456789"),
+            machine_name: h("machine"),
+            custom_name: Some(h("custom")),
+            ip_address: h("ip"),
+            runtime_version: h("runtime"),
+            runtime_port: 8080,
+            node_api_port: 8080,
+            status: NodeStatus::Pending,
+            approved: false,
+            drained: false,
+            registered_at: Utc::now(),
+            approved_at: None,
+            last_seen: None,
+            online_since: None,
+            gpu_available: true,
+            gpu_devices: vec![GpuDevice {
+                model: h("gpu"),
+                count: 1,
+                memory: None,
+            }],
+            gpu_count: Some(1),
+            gpu_model: Some(h("gpu model")),
+            gpu_model_name: Some(h("gpu model name")),
+            gpu_compute_capability: Some(h("cc")),
+            gpu_capability_score: None,
+            loaded_models: vec![h("model")],
+            loaded_embedding_models: vec![h("embedding")],
+            loaded_asr_models: vec![],
+            loaded_tts_models: vec![],
+            supported_runtimes: vec![h("llama_cpp")],
+            initializing: false,
+            ready_models: None,
+            cpu_usage: None,
+            memory_usage: None,
+            gpu_usage: None,
+            gpu_memory_usage: None,
+            active_requests: None,
+            average_response_time_ms: None,
+            metrics_updated_at: None,
+            tags: vec![h("tag")],
+            notes: Some(format!("line one\n\tline two {}", h("notes"))),
+            token_age_secs: None,
+            token_rotation_pending: false,
+        }
+    }
+
+    fn assert_clean(out: &str) {
+        let raw: Vec<char> = out
+            .chars()
+            .filter(|&c| super::super::escape::is_unsafe(c) && c != '\n' && c != '\t')
+            .collect();
+        assert!(raw.is_empty(), "raw {raw:?} in\n{out}");
+    }
+
+    #[test]
+    fn tables_and_show_escape_everything_the_daemon_sent() {
+        let n = hostile_node();
+        let now = Utc::now();
+        for out in [
+            nodes(std::slice::from_ref(&n), false, now, false),
+            nodes(std::slice::from_ref(&n), true, now, false),
+            node(&n, now, false),
+        ] {
+            assert_clean(&out);
+            assert!(
+                out.contains("machine\\e[32mEVIL\\u{9b}2J\\u{202e}\\x07"),
+                "{out}"
+            );
+        }
+        let wide = nodes(std::slice::from_ref(&n), true, now, false);
+        assert!(!wide.contains('\t'), "tabs stay only in notes: {wide}");
+        for field in [
+            "0123456789",
+            "custom",
+            "ip",
+            "runtime",
+            "gpu",
+            "model",
+            "embedding",
+            "tag",
+        ] {
+            assert!(
+                wide.contains(&format!("{field}\\e[32mEVIL")),
+                "{field}: {wide}"
+            );
+        }
+        let show = node(&n, now, false);
+        for field in ["gpu model name", "cc", "llama_cpp", "notes"] {
+            assert!(
+                show.contains(&format!("{field}\\e[32mEVIL")),
+                "{field}: {show}"
+            );
+        }
+        assert!(
+            show.contains("line one\n"),
+            "notes keep their lines: {show}"
+        );
+        assert!(show.contains("\tline two"), "and their tabs: {show}");
+        // With colour on, the only escapes are the styling's own.
+        let coloured = node(&n, now, true);
+        assert!(coloured.contains('\u{1b}'), "colour is on: {coloured}");
+        assert!(!coloured.contains("\u{1b}[32mEVIL"), "{coloured}");
+    }
+
+    #[test]
+    fn key_and_import_tables_escape_too() {
+        let h = "\u{1b}]0;title\u{7}\u{2066}";
+        let key = ApiKeyView {
+            id: format!("id{h}"),
+            name: format!("name{h}"),
+            role: crate::api::auth::Role::Admin,
+            created_at: Utc::now(),
+            expires_at: None,
+            last_used_at: None,
+        };
+        let out = api_keys(&[key], Utc::now(), false);
+        assert_clean(&out);
+        assert!(out.contains("name\\e]0;title\\x07\\u{2066}"), "{out}");
+        let report = ImportReport {
+            invalid: vec![crate::api::import::InvalidRecord {
+                index: 0,
+                id: Some(format!("id{h}")),
+                reason: format!("reason{h}"),
+            }],
+            ..ImportReport::default()
+        };
+        let out = import_summary(&report, |_| "1:1".into(), false);
+        assert_clean(&out);
+        assert!(out.contains("reason\\e]0;title"), "{out}");
     }
 
     #[test]

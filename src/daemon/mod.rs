@@ -10,6 +10,7 @@ pub mod import;
 mod jsonw;
 mod lane;
 pub mod limits;
+pub mod lock;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
@@ -20,7 +21,6 @@ pub mod upstream;
 pub mod validate;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
     extract::set_body_timeout(args.body_timeout);
     let data_dir = args.resolved_data_dir()?;
-    create_data_dir(&data_dir)?;
+    // It holds the database and the admin credentials.
+    crate::fsutil::make_private_dir(&data_dir, "data dir", "--data-dir")?;
+    // Before anything reads the database or binds the port.
+    let data_dir_lock = lock::DataDirLock::acquire(&data_dir)?;
     let db_path = data_dir.join(DB_FILE);
     let store = Store::open(&db_path)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
@@ -84,21 +87,8 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
         started: Instant::now(),
+        data_dir_lock,
     })))
-}
-
-fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| {
-            format!(
-                "cannot create the data dir {}; pass another with --data-dir",
-                dir.display()
-            )
-        })
 }
 
 /// Background upkeep until `stop` fires: liveness sweeps, the write-behind
@@ -227,19 +217,4 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     daemon.shutdown().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Logging to stderr, as text or JSON lines; `RUST_LOG` overrides the level.
-pub fn init_logging(format: config::LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        config::LogFormat::Text => builder.init(),
-        config::LogFormat::Json => builder.json().init(),
-    }
 }

@@ -39,6 +39,8 @@ pub struct Shared {
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
+    /// Held while the daemon runs: one daemon per data dir.
+    pub data_dir_lock: super::lock::DataDirLock,
 }
 
 /// Cheap to clone: handlers get a copy of the `Arc`.

@@ -56,14 +56,8 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let dir = args.resolved_state_dir().ok_or_else(|| {
         anyhow::anyhow!("cannot find a state dir: set HOME or XDG_STATE_HOME, or pass --state-dir")
     })?;
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the state dir {}: {e}", dir.display()))?;
-    }
+    // It holds the node's token.
+    crate::fsutil::make_private_dir(&dir, "state dir", "--state-dir")?;
     let stop = crate::notify::shutdown_signal()?;
     crate::notify::spawn_watchdog();
     let agent = agent::Agent::new(args, gpus, StateFile::new(&dir));

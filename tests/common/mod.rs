@@ -88,6 +88,11 @@ impl TestDaemon {
         })
     }
 
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
