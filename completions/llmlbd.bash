@@ -23,7 +23,7 @@ _llmlbd() {
 
     case "${cmd}" in
         llmlbd)
-            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --log-format --help --version"
+            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --rate-limit --rate-burst --max-pending --login-lockout --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -70,6 +70,22 @@ _llmlbd() {
                     return 0
                     ;;
                 --http-workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-pending)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-lockout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

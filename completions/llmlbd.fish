@@ -9,6 +9,10 @@ complete -c llmlbd -l header-timeout -d 'How long a client may take to send the 
 complete -c llmlbd -l upstream-timeout -d 'How long to wait for a node to start answering a proxied request' -r
 complete -c llmlbd -l upstream-connect-timeout -d 'How long to wait for a connection to a node before trying another' -r
 complete -c llmlbd -l http-workers -d 'Threads serving HTTP, each with its own event loop [default: one per CPU core]' -r
+complete -c llmlbd -l rate-limit -d 'Requests per second that one source address (an IPv6 /64) may make on the routes anyone can call: registration and login. 0 turns the limit off' -r
+complete -c llmlbd -l rate-burst -d 'How many such requests one source may make at once before the rate applies' -r
+complete -c llmlbd -l max-pending -d 'Most nodes that may wait in pending; further registrations are refused (429 too_many_pending) until an administrator approves or removes some' -r
+complete -c llmlbd -l login-lockout -d 'How long logins are refused after 5 failed attempts for one username or from one address (the right password included; API keys still work). Each further failure doubles it, up to 15 minutes' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

@@ -88,6 +88,11 @@ impl TestDaemon {
         })
     }
 
+    /// The process id of the running daemon.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the daemon is running").id()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
