@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbd' -ScriptBlock {
             [CompletionResult]::new('--node-timeout', '--node-timeout', [CompletionResultType]::ParameterName, 'Seconds without a heartbeat after which a node is offline')
             [CompletionResult]::new('--probe-timeout', '--probe-timeout', [CompletionResultType]::ParameterName, 'How long the registration probe waits for the node (e.g. 2s)')
             [CompletionResult]::new('--runtime-token-max-age', '--runtime-token-max-age', [CompletionResultType]::ParameterName, 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set')
-            [CompletionResult]::new('--token-grace', '--token-grace', [CompletionResultType]::ParameterName, 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise')
+            [CompletionResult]::new('--token-grace', '--token-grace', [CompletionResultType]::ParameterName, 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise (1s to 30d)')
             [CompletionResult]::new('--header-timeout', '--header-timeout', [CompletionResultType]::ParameterName, 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)')
             [CompletionResult]::new('--upstream-timeout', '--upstream-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a node to start answering a proxied request')
             [CompletionResult]::new('--upstream-connect-timeout', '--upstream-connect-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a connection to a node before trying another')

@@ -24,7 +24,7 @@ set edit:completion:arg-completer[llmlbd] = {|@words|
             cand --node-timeout 'Seconds without a heartbeat after which a node is offline'
             cand --probe-timeout 'How long the registration probe waits for the node (e.g. 2s)'
             cand --runtime-token-max-age 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set'
-            cand --token-grace 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise'
+            cand --token-grace 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise (1s to 30d)'
             cand --header-timeout 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)'
             cand --upstream-timeout 'How long to wait for a node to start answering a proxied request'
             cand --upstream-connect-timeout 'How long to wait for a connection to a node before trying another'

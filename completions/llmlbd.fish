@@ -4,7 +4,7 @@ complete -c llmlbd -l heartbeat-interval -d 'Seconds between heartbeats, announc
 complete -c llmlbd -l node-timeout -d 'Seconds without a heartbeat after which a node is offline' -r
 complete -c llmlbd -l probe-timeout -d 'How long the registration probe waits for the node (e.g. 2s)' -r
 complete -c llmlbd -l runtime-token-max-age -d 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set' -r
-complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise' -r
+complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise (1s to 30d)' -r
 complete -c llmlbd -l header-timeout -d 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)' -r
 complete -c llmlbd -l upstream-timeout -d 'How long to wait for a node to start answering a proxied request' -r
 complete -c llmlbd -l upstream-connect-timeout -d 'How long to wait for a connection to a node before trying another' -r

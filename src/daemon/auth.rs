@@ -17,7 +17,10 @@ use parking_lot::{Mutex, RwLock};
 use super::error::{ApiError, ApiResult};
 use super::login::{LoginGuard, PasswordSlot, UNKNOWN_USER};
 use super::registry::Registry;
-use crate::api::auth::{ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role};
+use crate::api::auth::{
+    api_key_lifetime_rule, ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role,
+    MAX_API_KEY_LIFETIME_SECS,
+};
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
 use crate::store::StoreError;
@@ -154,21 +157,21 @@ impl Auth {
             ));
         }
         let now = Utc::now();
+        // Bounded, so that the expiry is always a time the database can
+        // hold and read back (RFC 3339 ends at the year 9999).
         let expires_at = match req.expires_in_secs {
             None => None,
-            Some(0) => {
-                return Err(ApiError::bad_request(
-                    "invalid_expiry",
-                    "expires_in_secs must be at least 1",
-                ))
-            }
             Some(s) => Some(
-                i64::try_from(s)
-                    .ok()
+                Some(s)
+                    .filter(|s| (1..=MAX_API_KEY_LIFETIME_SECS).contains(s))
+                    .and_then(|s| i64::try_from(s).ok())
                     .and_then(chrono::Duration::try_seconds)
                     .and_then(|d| now.checked_add_signed(d))
                     .ok_or_else(|| {
-                        ApiError::bad_request("invalid_expiry", "expires_in_secs is too large")
+                        ApiError::bad_request(
+                            "invalid_expiry",
+                            format!("{}, not {s}", api_key_lifetime_rule()),
+                        )
                     })?,
             ),
         };

@@ -47,8 +47,8 @@ pub struct DaemonArgs {
     pub runtime_token_max_age: Option<Duration>,
 
     /// How long an old runtime token keeps working after a rotation starts,
-    /// unless the rotate call says otherwise.
-    #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_duration)]
+    /// unless the rotate call says otherwise (1s to 30d).
+    #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_grace)]
     pub token_grace: Duration,
 
     /// How long a client may take to send the headers of a request before the
@@ -118,6 +118,17 @@ fn parse_rate(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{s:?} is not a rate: give requests per second from 0 (off) to 1000000"
         )),
+    }
+}
+
+/// A rotation's grace period: from 1 s to 30 days, as the rotate call
+/// allows. Its end is stored, and must be a time the database can read back.
+fn parse_grace(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d >= Duration::from_secs(1) && d <= super::handlers::tokens::MAX_GRACE {
+        Ok(d)
+    } else {
+        Err(format!("{s:?} is out of range: give 1s to 30d"))
     }
 }
 
