@@ -246,7 +246,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
         'llmlbctl;api-keys;create' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A name saying who or what uses the key')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the key may do')
-            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Lifetime (e.g. 30d); the key never expires without it')
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Lifetime (e.g. 30d), from 1s to 3650d (10 years); the key never expires without it')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')

@@ -219,7 +219,7 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
         &'llmlbctl;api-keys;create'= {
             cand --name 'A name saying who or what uses the key'
             cand --role 'What the key may do'
-            cand --expires-in 'Lifetime (e.g. 30d); the key never expires without it'
+            cand --expires-in 'Lifetime (e.g. 30d), from 1s to 3650d (10 years); the key never expires without it'
             cand --url 'URL of the daemon'
             cand --token 'Bearer token: an API key or a session token'
             cand --token-file 'Read the bearer token from this file'

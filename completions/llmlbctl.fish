@@ -166,7 +166,7 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l role -d 'What the key may do' -r -f -a "admin\t'Everything'
 viewer\t'Read-only'
 inference\t'Only the OpenAI-compatible /v1 endpoints'"
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Lifetime (e.g. 30d); the key never expires without it' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l expires-in -d 'Lifetime (e.g. 30d), from 1s to 3650d (10 years); the key never expires without it' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token-file -d 'Read the bearer token from this file' -r -F

@@ -23,7 +23,7 @@ _llmlbd() {
 
     case "${cmd}" in
         llmlbd)
-            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --rate-limit --rate-burst --max-pending --log-format --help --version"
+            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --body-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --rate-limit --rate-burst --max-pending --login-lockout --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -61,6 +61,10 @@ _llmlbd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --upstream-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -82,6 +86,10 @@ _llmlbd() {
                     return 0
                     ;;
                 --max-pending)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-lockout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

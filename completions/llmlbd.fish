@@ -4,14 +4,16 @@ complete -c llmlbd -l heartbeat-interval -d 'Seconds between heartbeats, announc
 complete -c llmlbd -l node-timeout -d 'Seconds without a heartbeat after which a node is offline' -r
 complete -c llmlbd -l probe-timeout -d 'How long the registration probe waits for the node (e.g. 2s)' -r
 complete -c llmlbd -l runtime-token-max-age -d 'Rotate runtime tokens older than this by itself (e.g. 30d); off when not set' -r
-complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise' -r
+complete -c llmlbd -l token-grace -d 'How long an old runtime token keeps working after a rotation starts, unless the rotate call says otherwise (1s to 30d)' -r
 complete -c llmlbd -l header-timeout -d 'How long a client may take to send the headers of a request before the connection is closed (protects against idle or slow clients)' -r
+complete -c llmlbd -l body-timeout -d 'How long a client may take to send a whole request body, on every route (a slow or stalled upload is answered 408 and dropped)' -r
 complete -c llmlbd -l upstream-timeout -d 'How long to wait for a node to start answering a proxied request' -r
 complete -c llmlbd -l upstream-connect-timeout -d 'How long to wait for a connection to a node before trying another' -r
 complete -c llmlbd -l http-workers -d 'Threads serving HTTP, each with its own event loop [default: one per CPU core]' -r
 complete -c llmlbd -l rate-limit -d 'Requests per second that one source address (an IPv6 /64) may make on the routes anyone can call: registration and login. 0 turns the limit off' -r
 complete -c llmlbd -l rate-burst -d 'How many such requests one source may make at once before the rate applies' -r
 complete -c llmlbd -l max-pending -d 'Most nodes that may wait in pending; further registrations are refused (429 too_many_pending) until an administrator approves or removes some' -r
+complete -c llmlbd -l login-lockout -d 'How long logins are refused after 5 failed attempts for one username or from one address (the right password included; API keys still work). Each further failure doubles it, up to 15 minutes' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

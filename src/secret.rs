@@ -84,16 +84,77 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
         .to_string())
 }
 
-/// Checks a password against a PHC string (argon2 compares in constant time).
+/// Checks a password against a PHC string, comparing in constant time.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(phc)
-        .map(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    verify_password_in(password, phc, &mut Vec::new())
+}
+
+/// Largest argon2 working memory a stored hash may ask for (256 MiB): a
+/// hash that wants more is refused rather than allocated.
+const MAX_HASH_BLOCKS: usize = 256 * 1024;
+
+/// Like [`verify_password`], with argon2's working memory (about 19 MiB at
+/// the default parameters) in `memory`, which is grown to the size the hash
+/// asks for and kept. The daemon reuses a few such buffers instead of
+/// allocating one per attempt: the allocator does not reliably give freed
+/// blocks of that size back, so a flood of logins would otherwise leave the
+/// process holding gigabytes.
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    use argon2::password_hash::PasswordHash;
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let Ok(version) = hash
+        .version
+        .map_or(Ok(Version::default()), Version::try_from)
+    else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_HASH_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = [0u8; 64];
+    let out = &mut out[..expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..])
+        .is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
+}
+
+/// A well-formed PHC string with the default parameters that no password
+/// matches: checking a login of an unknown user against it costs as much as
+/// checking a real one.
+pub fn unmatchable_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let p = argon2::Params::DEFAULT;
+        // Salt "llmlb-dummy-salt"; the hash is 32 zero bytes, which argon2
+        // produces for no known input.
+        format!(
+            "$argon2id$v=19$m={},t={},p={}$bGxtbGItZHVtbXktc2FsdA${}",
+            p.m_cost(),
+            p.t_cost(),
+            p.p_cost(),
+            "A".repeat(43)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -124,5 +185,35 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("wrong", &phc));
         assert!(!verify_password("x", "not a phc string"));
+    }
+
+    #[test]
+    fn a_reused_buffer_gives_the_same_answers() {
+        let phc = hash_password("correct horse").unwrap();
+        let mut memory = Vec::new();
+        assert!(verify_password_in("correct horse", &phc, &mut memory));
+        let size = memory.len();
+        assert_eq!(size, argon2::Params::DEFAULT.block_count());
+        assert!(!verify_password_in("wrong", &phc, &mut memory));
+        assert!(verify_password_in("correct horse", &phc, &mut memory));
+        assert_eq!(memory.len(), size, "the buffer is reused, not grown");
+    }
+
+    #[test]
+    fn the_unmatchable_hash_is_checked_at_full_cost_and_never_matches() {
+        use argon2::password_hash::PasswordHash;
+        let phc = unmatchable_hash();
+        let parsed = PasswordHash::new(phc).unwrap();
+        assert_eq!(
+            argon2::Params::try_from(&parsed).unwrap().block_count(),
+            argon2::Params::DEFAULT.block_count()
+        );
+        let mut memory = Vec::new();
+        assert!(!verify_password_in(
+            "llmlb-dummy-password",
+            phc,
+            &mut memory
+        ));
+        assert!(!memory.is_empty(), "the hash was computed, not refused");
     }
 }

@@ -90,7 +90,7 @@ impl Reaped {
 #[tokio::test]
 async fn a_second_daemon_on_the_same_data_dir_refuses_and_the_first_keeps_serving() {
     let first = TestDaemon::start(&["--no-reachability-check"]);
-    let pid = first.pid().unwrap();
+    let pid = first.pid();
     let node = first.register("gpu-01", "10.0.0.1", 8080).await;
     let lock = first.data_dir().join("llmlbd.lock");
     assert_eq!(std::fs::read_to_string(&lock).unwrap(), format!("{pid}\n"));
@@ -139,7 +139,7 @@ async fn a_second_daemon_on_the_same_data_dir_refuses_and_the_first_keeps_servin
 async fn a_lock_left_by_a_killed_daemon_does_not_block_a_restart() {
     let first = TestDaemon::start(&["--no-reachability-check"]);
     let node = first.register("gpu-01", "10.0.0.1", 8080).await;
-    let old_pid = first.pid().unwrap();
+    let old_pid = first.pid();
     let dir: Arc<tempfile::TempDir> = first.dir.clone();
     let lock = dir.path().join("llmlbd.lock");
 
@@ -157,7 +157,7 @@ async fn a_lock_left_by_a_killed_daemon_does_not_block_a_restart() {
 
     let second = TestDaemon::start_in(dir.clone(), "127.0.0.1:0", &["--no-reachability-check"])
         .expect("a stale lock file does not block the start");
-    let new_pid = second.pid().unwrap();
+    let new_pid = second.pid();
     assert_ne!(new_pid, old_pid);
     assert_eq!(
         std::fs::read_to_string(&lock).unwrap(),

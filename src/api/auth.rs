@@ -76,14 +76,42 @@ impl fmt::Debug for LoginResponse {
     }
 }
 
+/// Longest lifetime of an API key: ten years (3650 days), in seconds.
+pub const MAX_API_KEY_LIFETIME_SECS: u64 = 3650 * 86_400;
+
+/// What an API key's lifetime may be, as the daemon and `llmlbctl` say it.
+pub fn api_key_lifetime_rule() -> String {
+    format!(
+        "expires_in_secs must be a whole number of seconds from 1 to \
+         {MAX_API_KEY_LIFETIME_SECS} (10 years); leave it out for a key that does not expire"
+    )
+}
+
 /// `POST /v0/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApiKeyRequest {
     pub name: String,
     pub role: Role,
-    /// Lifetime in seconds; absent means the key does not expire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Lifetime in seconds, from 1 to [`MAX_API_KEY_LIFETIME_SECS`]; absent
+    /// means the key does not expire.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lifetime"
+    )]
     pub expires_in_secs: Option<u64>,
+}
+
+/// Any JSON number, so that a negative, fractional or huge lifetime is
+/// refused with a sentence naming the field rather than serde's "expected
+/// u64". Whole numbers that fit are checked against the range by the daemon.
+fn lifetime<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n.as_u64().map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("{} (got {n})", api_key_lifetime_rule()))
+        }),
+    }
 }
 
 /// An API key as listed: never the secret.

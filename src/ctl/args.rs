@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::api::auth::Role;
+use crate::api::auth::{Role, MAX_API_KEY_LIFETIME_SECS};
 use crate::api::import::OnConflict;
 use crate::duration::parse_duration;
 
@@ -184,8 +184,9 @@ pub enum ApiKeysCommand {
         /// What the key may do.
         #[arg(long, value_enum)]
         role: RoleArg,
-        /// Lifetime (e.g. 30d); the key never expires without it.
-        #[arg(long, value_parser = parse_duration)]
+        /// Lifetime (e.g. 30d), from 1s to 3650d (10 years); the key never
+        /// expires without it.
+        #[arg(long, value_parser = parse_key_lifetime)]
         expires_in: Option<Duration>,
     },
     /// List keys (never their secrets).
@@ -264,5 +265,19 @@ impl From<ConflictArg> for OnConflict {
             ConflictArg::Skip => OnConflict::Skip,
             ConflictArg::Overwrite => OnConflict::Overwrite,
         }
+    }
+}
+
+/// A duration from 1 s to ten years, the lifetimes the daemon accepts for an
+/// API key: refused here, before any request is sent.
+fn parse_key_lifetime(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if (1..=MAX_API_KEY_LIFETIME_SECS).contains(&d.as_secs()) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{text:?} is out of range: an API key lives from 1s to 3650d (10 years); leave \
+             --expires-in out for a key that does not expire"
+        ))
     }
 }

@@ -561,6 +561,7 @@ mod tests {
             notes: Some(format!("line one\n\tline two {}", h("notes"))),
             token_age_secs: None,
             token_rotation_pending: false,
+            same_machine_name_as: vec!["\u{1b}[2Jid".into()],
         }
     }
 

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -14,8 +15,12 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
 use super::error::{ApiError, ApiResult};
+use super::login::{LoginGuard, PasswordSlot, UNKNOWN_USER};
 use super::registry::Registry;
-use crate::api::auth::{ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role};
+use crate::api::auth::{
+    api_key_lifetime_rule, ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role,
+    MAX_API_KEY_LIFETIME_SECS,
+};
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
 use crate::store::StoreError;
@@ -152,21 +157,21 @@ impl Auth {
             ));
         }
         let now = Utc::now();
+        // Bounded, so that the expiry is always a time the database can
+        // hold and read back (RFC 3339 ends at the year 9999).
         let expires_at = match req.expires_in_secs {
             None => None,
-            Some(0) => {
-                return Err(ApiError::bad_request(
-                    "invalid_expiry",
-                    "expires_in_secs must be at least 1",
-                ))
-            }
             Some(s) => Some(
-                i64::try_from(s)
-                    .ok()
+                Some(s)
+                    .filter(|s| (1..=MAX_API_KEY_LIFETIME_SECS).contains(s))
+                    .and_then(|s| i64::try_from(s).ok())
                     .and_then(chrono::Duration::try_seconds)
                     .and_then(|d| now.checked_add_signed(d))
                     .ok_or_else(|| {
-                        ApiError::bad_request("invalid_expiry", "expires_in_secs is too large")
+                        ApiError::bad_request(
+                            "invalid_expiry",
+                            format!("{}, not {s}", api_key_lifetime_rule()),
+                        )
                     })?,
             ),
         };
@@ -225,33 +230,40 @@ impl Auth {
         Ok(())
     }
 
-    /// Checks a username and password (slow: argon2) and opens a session.
+    /// Checks a username and password (slow: argon2, in `slot`) and opens a
+    /// session. Failures are counted in `guard`, which the caller asked
+    /// beforehand whether the username and `source` may try at all.
     pub fn login(
         &self,
         registry: &Registry,
+        guard: &LoginGuard,
+        mut slot: PasswordSlot,
+        source: IpAddr,
         username: &str,
         password: &str,
     ) -> ApiResult<LoginResponse> {
         let user = registry.with_store(|s| cred::user_by_name(s.conn(), username))?;
-        // Verify against a fixed hash for unknown users too, so the answer
-        // takes as long either way.
-        let ok = match &user {
-            Some(u) => secret::verify_password(password, &u.password_hash),
-            None => {
-                secret::verify_password(password, dummy_hash());
-                false
-            }
-        };
-        let user = match (ok, user) {
-            (true, Some(u)) => u,
-            _ => {
-                tracing::warn!(username, "failed login");
+        // Verify against a hash for unknown users too, so the answer takes
+        // as long either way.
+        let phc = user
+            .as_ref()
+            .map_or(secret::unmatchable_hash(), |u| u.password_hash.as_str());
+        let ok = slot.verify(password, phc) && user.is_some();
+        drop(slot);
+        let user = match user {
+            Some(u) if ok => u,
+            other => {
+                // The name as typed is logged only when it is a user: people
+                // type passwords into the user field.
+                let shown = other.as_ref().map_or(UNKNOWN_USER, |u| u.username.as_str());
+                guard.failed(username, shown, source);
                 return Err(ApiError::unauthorized(
                     "invalid_credentials",
                     "wrong username or password",
                 ));
             }
         };
+        guard.succeeded(username);
         let token = Secret::generate(SESSION_TOKEN_PREFIX);
         let now = Utc::now();
         let row = SessionRow {
@@ -387,11 +399,6 @@ fn key_not_found(id: &str) -> ApiError {
 /// Short random ids for keys and sessions (not secret).
 fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
-}
-
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| secret::hash_password("llmlb-dummy-password").unwrap_or_default())
 }
 
 /// First start: create the `admin` user and an admin API key, and write

@@ -47,8 +47,8 @@ pub struct DaemonArgs {
     pub runtime_token_max_age: Option<Duration>,
 
     /// How long an old runtime token keeps working after a rotation starts,
-    /// unless the rotate call says otherwise.
-    #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_duration)]
+    /// unless the rotate call says otherwise (1s to 30d).
+    #[arg(long, env = "LLMLB_TOKEN_GRACE", default_value = "10m", value_parser = parse_grace)]
     pub token_grace: Duration,
 
     /// How long a client may take to send the headers of a request before the
@@ -98,6 +98,13 @@ pub struct DaemonArgs {
           value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub max_pending: u32,
 
+    /// How long logins are refused after 5 failed attempts for one username
+    /// or from one address (the right password included; API keys still
+    /// work). Each further failure doubles it, up to 15 minutes.
+    #[arg(long, env = "LLMLB_LOGIN_LOCKOUT", default_value = "5s",
+          value_parser = parse_lockout)]
+    pub login_lockout: Duration,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -116,6 +123,27 @@ fn parse_rate(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{s:?} is not a rate: give requests per second from 0 (off) to 1000000"
         )),
+    }
+}
+
+/// A rotation's grace period: from 1 s to 30 days, as the rotate call
+/// allows. Its end is stored, and must be a time the database can read back.
+fn parse_grace(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d >= Duration::from_secs(1) && d <= super::handlers::tokens::MAX_GRACE {
+        Ok(d)
+    } else {
+        Err(format!("{s:?} is out of range: give 1s to 30d"))
+    }
+}
+
+/// The first login lockout: from 1 s to the 15-minute cap.
+fn parse_lockout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d >= Duration::from_secs(1) && d <= super::login::MAX_LOCKOUT {
+        Ok(d)
+    } else {
+        Err(format!("{s:?} is out of range: give 1s to 15m"))
     }
 }
 

@@ -11,6 +11,7 @@ mod jsonw;
 mod lane;
 pub mod limits;
 pub mod lock;
+pub mod login;
 pub mod metrics;
 pub mod probe;
 pub mod proxy;
@@ -83,6 +84,10 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         metrics: metrics::Metrics::default(),
         register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
         login_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
+        login_guard: login::LoginGuard::new(login::LockoutConfig {
+            base: args.login_lockout,
+            ..login::LockoutConfig::default()
+        }),
         max_pending: args.max_pending as usize,
         listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
@@ -110,6 +115,7 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             _ = flush.tick() => {
                 state.register_limit.sweep();
                 state.login_limit.sweep();
+                state.login_guard.sweep();
                 flush_all(&state).await
             }
             _ = checkpoint.tick() => {

@@ -33,6 +33,8 @@ pub struct Shared {
     pub register_limit: super::limits::RateLimiter,
     /// Per source address, on `POST /v0/auth/login`.
     pub login_limit: super::limits::RateLimiter,
+    /// Lockouts and password-hashing slots of `POST /v0/auth/login`.
+    pub login_guard: super::login::LoginGuard,
     /// Most nodes waiting in `pending` before registrations are refused.
     pub max_pending: usize,
     /// Where the daemon listens, once it does (the probe refuses it).

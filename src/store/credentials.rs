@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{opt_ts, parse_ts, req_ts, ts, Result, StoreError};
+use super::{opt_ts, read_req_ts, read_ts, ts, Result, StoreError, UNREADABLE_TS};
 use crate::api::auth::Role;
 use crate::secret::TokenHash;
 
@@ -89,11 +89,11 @@ pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<UserRow>
         .optional()?;
     raw.map(|(id, username, password_hash, r, created)| {
         Ok(UserRow {
-            id,
             username,
             password_hash,
             role: role("users", r)?,
-            created_at: req_ts("users", "created_at", created)?,
+            created_at: read_req_ts("users", "created_at", &id, created),
+            id,
         })
     })
     .transpose()
@@ -166,14 +166,16 @@ pub fn all_api_keys(conn: &Connection) -> Result<Vec<ApiKeyRow>> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         const T: &str = "api_keys";
+        let id: String = r.get(0)?;
         out.push(ApiKeyRow {
-            id: r.get(0)?,
             name: r.get(1)?,
             role: role(T, r.get(2)?)?,
             hash: hash(T, r.get(3)?)?,
-            created_at: req_ts(T, "created_at", r.get(4)?)?,
-            expires_at: parse_ts(T, "expires_at", r.get(5)?)?,
-            last_used_at: parse_ts(T, "last_used_at", r.get(6)?)?,
+            created_at: read_req_ts(T, "created_at", &id, r.get(4)?),
+            // An expiry that cannot be read has passed: the key is refused.
+            expires_at: read_ts(T, "expires_at", &id, r.get(5)?, Some(UNREADABLE_TS)),
+            last_used_at: read_ts(T, "last_used_at", &id, r.get(6)?, None),
+            id,
         });
     }
     Ok(out)
@@ -209,12 +211,13 @@ pub fn all_sessions(conn: &Connection) -> Result<Vec<SessionRow>> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         const T: &str = "sessions";
+        let id: String = r.get(0)?;
         out.push(SessionRow {
-            id: r.get(0)?,
             user_id: r.get(1)?,
             hash: hash(T, r.get(2)?)?,
-            created_at: req_ts(T, "created_at", r.get(3)?)?,
-            expires_at: req_ts(T, "expires_at", r.get(4)?)?,
+            created_at: read_req_ts(T, "created_at", &id, r.get(3)?),
+            expires_at: read_req_ts(T, "expires_at", &id, r.get(4)?),
+            id,
         });
     }
     Ok(out)

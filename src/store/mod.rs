@@ -182,29 +182,52 @@ pub(crate) fn opt_ts(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(ts)
 }
 
-pub(crate) fn parse_ts(
+/// How a stored timestamp that cannot be read is taken: the Unix epoch, so
+/// an expiry has passed (the key, session or token is expired) and an age is
+/// as old as it gets (a runtime token is due for rotation).
+pub const UNREADABLE_TS: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// Reads a stored timestamp. The daemon wrote every one of them, so a value
+/// that does not parse (say an expiry past the year 9999, which older
+/// releases accepted from `POST /v0/api-keys`) must not stop it from
+/// starting: it is logged with its table, column and row, and read as
+/// `if_unreadable`. The row is left as it is.
+pub(crate) fn read_ts(
     table: &'static str,
     column: &'static str,
+    row: &str,
     s: Option<String>,
-) -> Result<Option<DateTime<Utc>>> {
-    match s {
-        None => Ok(None),
-        Some(s) => DateTime::parse_from_rfc3339(&s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| StoreError::Corrupt {
+    if_unreadable: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let s = s?;
+    match DateTime::parse_from_rfc3339(&s) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(e) => {
+            let shown: String = s.chars().take(64).collect();
+            tracing::warn!(
                 table,
                 column,
-                value: s,
-            }),
+                row,
+                value = %shown,
+                error = %e,
+                read_as = %if_unreadable.map_or_else(|| "none".to_string(), ts),
+                "a stored timestamp cannot be read; using read_as in its place (the Unix epoch \
+                 counts as expired and oldest, none as not set); the row is left unchanged"
+            );
+            if_unreadable
+        }
     }
 }
 
-pub(crate) fn req_ts(
+/// [`read_ts`] for a column that is never empty: unreadable values are
+/// [`UNREADABLE_TS`].
+pub(crate) fn read_req_ts(
     table: &'static str,
     column: &'static str,
+    row: &str,
     s: String,
-) -> Result<DateTime<Utc>> {
-    parse_ts(table, column, Some(s)).map(|t| t.expect("Some in, Some out"))
+) -> DateTime<Utc> {
+    read_ts(table, column, row, Some(s), Some(UNREADABLE_TS)).unwrap_or(UNREADABLE_TS)
 }
 
 #[cfg(test)]

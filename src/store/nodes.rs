@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{opt_ts, parse_ts, req_ts, ts, Result};
+use super::{opt_ts, read_req_ts, read_ts, ts, Result};
 use crate::api::nodes::GpuDevice;
 
 /// GPU facts a node reported at registration.
@@ -416,8 +416,17 @@ impl RawNode {
 
     fn into_record(self) -> Result<NodeRecord> {
         const T: &str = "nodes";
+        let id = self.id.as_str();
+        // Unreadable optional times read as absent: admission and liveness
+        // do not depend on them (liveness is the daemon's own clock).
+        let opt = |column, value| read_ts(T, column, id, value, None);
         let mut metrics = self.metrics;
-        metrics.updated_at = parse_ts(T, "metrics_updated_at", self.metrics_updated_at)?;
+        metrics.updated_at = opt("metrics_updated_at", self.metrics_updated_at);
+        let registered_at = read_req_ts(T, "registered_at", id, self.registered_at);
+        let approved_at = opt("approved_at", self.approved_at);
+        let last_seen = opt("last_seen", self.last_seen);
+        let online_since = opt("online_since", self.online_since);
+        let imported_at = opt("imported_at", self.imported_at);
         Ok(NodeRecord {
             id: self.id,
             machine_name: self.machine_name,
@@ -428,10 +437,10 @@ impl RawNode {
             node_api_port: self.node_api_port,
             approved: self.admission == "approved",
             drained: self.drained,
-            registered_at: req_ts(T, "registered_at", self.registered_at)?,
-            approved_at: parse_ts(T, "approved_at", self.approved_at)?,
-            last_seen: parse_ts(T, "last_seen", self.last_seen)?,
-            online_since: parse_ts(T, "online_since", self.online_since)?,
+            registered_at,
+            approved_at,
+            last_seen,
+            online_since,
             notes: self.notes,
             gpu: self.gpu,
             models: LoadedModels::default(),
@@ -440,7 +449,7 @@ impl RawNode {
             initializing: self.initializing,
             ready_models: self.ready.zip(self.total).map(|(a, b)| [a, b]),
             metrics,
-            imported_at: parse_ts(T, "imported_at", self.imported_at)?,
+            imported_at,
         })
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
-use super::{opt_ts, parse_ts, req_ts, ts, Result, StoreError};
+use super::{opt_ts, read_req_ts, read_ts, ts, Result, StoreError, UNREADABLE_TS};
 use crate::secret::TokenHash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,8 +118,9 @@ pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
             column,
             value,
         };
+        let node_id: String = r.get(0)?;
+        let row = format!("{node_id}/{kind}");
         out.push(TokenRow {
-            node_id: r.get(0)?,
             kind: match kind.as_str() {
                 "current" => TokenKind::Current,
                 "next" => TokenKind::Next,
@@ -127,9 +128,18 @@ pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
             },
             hash: TokenHash::from_slice(&hash)
                 .ok_or_else(|| corrupt("token_hash", format!("{} bytes", hash.len())))?,
-            created_at: req_ts("runtime_tokens", "created_at", r.get(3)?)?,
-            expires_at: parse_ts("runtime_tokens", "expires_at", r.get(4)?)?,
+            // Unreadable: as old as can be (due for rotation), and expired
+            // (a rotation under way ends at the next sweep).
+            created_at: read_req_ts("runtime_tokens", "created_at", &row, r.get(3)?),
+            expires_at: read_ts(
+                "runtime_tokens",
+                "expires_at",
+                &row,
+                r.get(4)?,
+                Some(UNREADABLE_TS),
+            ),
             delivered: r.get(5)?,
+            node_id,
         });
     }
     Ok(out)

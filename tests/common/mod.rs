@@ -88,9 +88,9 @@ impl TestDaemon {
         })
     }
 
-    /// The daemon's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+    /// The process id of the running daemon.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the daemon is running").id()
     }
 
     pub fn data_dir(&self) -> &Path {

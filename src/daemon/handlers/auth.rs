@@ -25,8 +25,21 @@ pub async fn login(
             "username or password is too long",
         ));
     }
+    state.login_guard.check(&req.username, source)?;
+    let slot = state.login_guard.slot().await?;
+    // A lockout may have begun while this attempt waited for its slot.
+    state.login_guard.check(&req.username, source)?;
     state
-        .blocking(move |s| s.auth.login(&s.registry, &req.username, &req.password))
+        .blocking(move |s| {
+            s.auth.login(
+                &s.registry,
+                &s.login_guard,
+                slot,
+                source,
+                &req.username,
+                &req.password,
+            )
+        })
         .await
         .map(Json)
 }

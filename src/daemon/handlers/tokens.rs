@@ -9,7 +9,7 @@ use crate::daemon::extract::{Admin, Id, OptionalJson};
 use crate::daemon::router::AppState;
 
 /// Longest grace period a rotation may give the old token.
-const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
 
 pub async fn rotate(
     State(state): State<AppState>,
