@@ -426,7 +426,7 @@ async fn llmlbctl_escapes_what_the_daemon_sends_and_json_keeps_it_exact() {
             "custom_name": CUSTOM, "ip_address": "10.0.0.7", "runtime_port": 8080,
             "runtime_version": "llama.cpp \u{7}b4000", "status": "pending",
             "gpu_available": true, "gpu_devices": [{"model": "RTX \u{9b}4090", "count": 2}],
-            "loaded_models": [MODEL], "tags": [TAG], "notes": "imported",
+            "loaded_models": [MODEL], "tags": [TAG], "notes": NOTES,
         }])
         .to_string(),
     )
@@ -434,9 +434,14 @@ async fn llmlbctl_escapes_what_the_daemon_sends_and_json_keeps_it_exact() {
     let summary = ctl_ok(&d, home.path(), &["migrate-json", file.to_str().unwrap()]);
     assert!(summary.contains("IMPORTED"), "{summary}");
     let id = "5a1e0000-0000-4000-8000-000000000001";
-    // PATCH, through llmlbctl: notes may hold any text.
-    let edited = ctl_ok(&d, home.path(), &["nodes", "edit", id, "--notes", NOTES]);
-    assert_inert(&edited, true);
+    // PATCH refuses such notes (the import above let them in); the
+    // refusal is shown inert too.
+    let o = ctl(&d, home.path())
+        .args(["nodes", "edit", id, "--notes", NOTES])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_inert(&String::from_utf8_lossy(&o.stderr), false);
 
     let shown_name = "\\e[32mRack 3\\e[0m (gpu-\\u{202e}70)";
     let list = ctl_ok(&d, home.path(), &["nodes", "list"]);
