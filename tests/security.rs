@@ -786,3 +786,109 @@ async fn a_trickled_inference_body_is_cut_off_at_the_body_deadline() {
     assert!(a.starts_with("HTTP/1.1 408"), "{a:.300}");
     assert_eq!(error_body(&a)["code"], "body_timeout");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_falls_back_to_its_previous_token_while_it_is_in_grace() {
+    let mut d = TestDaemon::start(&["--no-reachability-check", "--heartbeat-interval", "1"]);
+    let runtime = stub_runtime("127.0.0.1:0").await;
+    let state = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmlb-node"))
+        .args(["--lb-url", &d.url("")])
+        .args(["--runtime-url", &format!("http://{runtime}")])
+        .args([
+            "--advertise-ip",
+            "127.0.0.1",
+            "--machine-name",
+            "agent-fallback",
+        ])
+        .args(["--gpu", "RTX 4090:2"])
+        .arg("--state-dir")
+        .arg(state.path())
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = state.path().join("node.json");
+    let saved = || {
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || async { saved().is_some() }).await,
+        "the agent registered"
+    );
+    let first = saved().unwrap();
+    let id = first["node_id"].as_str().unwrap().to_string();
+    let old_token = first["runtime_token"].as_str().unwrap().to_string();
+    approve(&d, &id).await;
+    let r = d
+        .admin_post(
+            &format!("/v0/nodes/{id}/token/rotate"),
+            json!({"grace_secs": 600}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            saved().is_some_and(|s| s["previous_token"] == old_token.as_str())
+        })
+        .await,
+        "the agent saved the new token and kept the old one"
+    );
+    // The daemon loses the rotation (its database restored from before
+    // the node picked the new token up): only the old token, in grace, is
+    // left. The agent must go back to it, not register again.
+    d.kill();
+    {
+        let db = rusqlite::Connection::open(d.db_path()).unwrap();
+        db.execute(
+            "UPDATE runtime_tokens SET kind = 'current', token_hash = ?2, expires_at = NULL \
+             WHERE node_id = ?1 AND kind = 'current'",
+            rusqlite::params![id, sha256(&old_token)],
+        )
+        .unwrap();
+        db.execute(
+            "DELETE FROM runtime_tokens WHERE node_id = ?1 AND kind = 'next'",
+            [&id],
+        )
+        .unwrap();
+        db.execute(
+            "UPDATE runtime_tokens SET expires_at = ?2 WHERE node_id = ?1",
+            rusqlite::params![
+                id,
+                (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339()
+            ],
+        )
+        .unwrap();
+    }
+    d.restart_same_port();
+    let back = eventually(Duration::from_secs(15), || async {
+        saved().is_some_and(|s| s["runtime_token"] == old_token.as_str())
+    })
+    .await;
+    let online = eventually(Duration::from_secs(10), || async {
+        d.status_of(&id).await == "online" || d.status_of(&id).await == "registering"
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        back,
+        "the agent went back to its previous token: {:?}",
+        saved()
+    );
+    assert!(online, "and the node is still approved and live");
+    let list = d.admin_get("/v0/nodes").await.body;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "no new registration: {list}"
+    );
+}
+
+fn sha256(s: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes()).to_vec()
+}
