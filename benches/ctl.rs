@@ -20,6 +20,10 @@ fn main() {
                 "--listen",
                 "127.0.0.1:0",
                 "--no-reachability-check",
+                "--rate-limit",
+                "0",
+                "--max-pending",
+                "1000000",
                 "--data-dir",
             ])
             .arg(dir.path())

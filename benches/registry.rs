@@ -86,6 +86,9 @@ impl Daemon {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(dir)
+            // The whole fleet registers from this one address, past the
+            // defaults that limit strangers.
+            .args(["--rate-limit", "0", "--max-pending", "1000000"])
             .env_remove("LLMLB_ADMIN_PASSWORD")
             .env_remove("LLMLB_NO_REACHABILITY_CHECK")
             .env("RUST_LOG", "info")
