@@ -20,21 +20,7 @@ struct TestAgent {
 }
 
 fn agent_cmd(lb_url: &str, runtime: std::net::SocketAddr, state_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_llmlb-node"));
-    c.args(["--lb-url", lb_url])
-        .args(["--runtime-url", &format!("http://{runtime}")])
-        .args(["--advertise-ip", "127.0.0.1"])
-        .args(["--machine-name", "agent-test-box"])
-        .args(["--gpu", "RTX 4090:2:24GiB"])
-        .arg("--state-dir")
-        .arg(state_dir)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LLMLB_GPU")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
+    agent_cmd_named(lb_url, runtime, state_dir, "agent-test-box")
 }
 
 impl TestAgent {

@@ -922,14 +922,11 @@ async fn an_imported_machine_registers_again_under_its_id_and_waits_in_pending()
     assert_eq!(r.status, 201, "{}", r.body);
     assert_ne!(r.body["node_id"], id);
     let r = d
-        .http
-        .post(d.url("/v0/nodes"))
-        .header("X-Node-Token", &token)
-        .json(&registration("dgx-h100-01", "10.42.0.11", 8080))
-        .send()
-        .await
-        .unwrap();
-    let r = into_reply(r).await;
+        .register_proving(
+            &registration("dgx-h100-01", "10.42.0.11", 8080),
+            Some(&token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["node_id"], id);
 }

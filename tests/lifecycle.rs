@@ -100,14 +100,11 @@ async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_t
     assert_eq!(d.status_of(&first.id).await, "online");
 
     let r = d
-        .http
-        .post(d.url("/v0/nodes"))
-        .header("X-Node-Token", &first.token)
-        .json(&registration("gpu-b", "127.0.0.2", 8080))
-        .send()
-        .await
-        .unwrap();
-    let r = into_reply(r).await;
+        .register_proving(
+            &registration("gpu-b", "127.0.0.2", 8080),
+            Some(&first.token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "updated");
     assert_eq!(r.body["node_status"], "pending");

@@ -375,14 +375,8 @@ async fn real_answers_fit_the_schemas() {
     // The same machine again, proving itself with its token: 200 with the
     // same shape.
     let r = d
-        .http
-        .post(d.url("/v0/nodes"))
-        .header("X-Node-Token", &token)
-        .json(&registration("gpu-doc", "127.0.0.1", 8080))
-        .send()
-        .await
-        .unwrap();
-    let r = into_reply(r).await;
+        .register_proving(&registration("gpu-doc", "127.0.0.1", 8080), Some(&token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_fits(&doc, "RegisterNodeResponse", &r.body);
     assert_eq!(

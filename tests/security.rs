@@ -32,16 +32,6 @@ async fn named_runtime(name: &'static str) -> SocketAddr {
     addr
 }
 
-/// Registration of `machine` whose OpenAI endpoint is `api`, sent with
-/// `proof` as X-Node-Token when given.
-async fn register_with(d: &TestDaemon, body: &Value, proof: Option<&str>) -> Reply {
-    let mut req = d.http.post(d.url("/v0/nodes")).json(body);
-    if let Some(t) = proof {
-        req = req.header("X-Node-Token", t);
-    }
-    into_reply(req.send().await.unwrap()).await
-}
-
 async fn approve(d: &TestDaemon, id: &str) -> Value {
     let r = d
         .admin_post(&format!("/v0/nodes/{id}/approve"), json!({}))
@@ -79,7 +69,7 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
     let real = named_runtime("real").await;
     let evil = named_runtime("attacker").await;
     let body = registration("gpu-prod-1", "127.0.0.1", real.port());
-    let r = register_with(&d, &body, None).await;
+    let r = d.register_proving(&body, None).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
@@ -92,7 +82,7 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
     let mut attack = registration("gpu-prod-1", "127.0.0.2", real.port());
     attack["node_api_port"] = json!(evil.port());
     attack["ip_address"] = json!("127.0.0.1");
-    let r = register_with(&d, &attack, None).await;
+    let r = d.register_proving(&attack, None).await;
     assert_eq!(r.status, 201, "a new node, not an update: {}", r.body);
     assert_eq!(r.body["status"], "registered");
     let impostor = r.body["node_id"].as_str().unwrap().to_string();
@@ -100,14 +90,11 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
     let impostor_token = r.body["runtime_token"].as_str().unwrap().to_string();
 
     // A token of another node proves nothing about this one.
-    let other = register_with(
-        &d,
-        &registration("gpu-other", "127.0.0.1", evil.port()),
-        None,
-    )
-    .await;
+    let other = d
+        .register_proving(&registration("gpu-other", "127.0.0.1", evil.port()), None)
+        .await;
     let other_token = other.body["runtime_token"].as_str().unwrap().to_string();
-    let r = register_with(&d, &attack, Some(&other_token)).await;
+    let r = d.register_proving(&attack, Some(&other_token)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_ne!(r.body["node_id"], id.as_str());
     let second_impostor = r.body["node_id"].as_str().unwrap().to_string();
@@ -171,7 +158,7 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
 async fn a_node_that_proves_itself_keeps_its_id_and_goes_back_to_pending() {
     let d = TestDaemon::start(&["--no-reachability-check"]);
     let body = registration("gpu-proof", "127.0.0.1", 8080);
-    let r = register_with(&d, &body, None).await;
+    let r = d.register_proving(&body, None).await;
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
     approve(&d, &id).await;
@@ -181,7 +168,7 @@ async fn a_node_that_proves_itself_keeps_its_id_and_goes_back_to_pending() {
         .admin_post(&format!("/v0/nodes/{id}/token/rotate"), json!({}))
         .await;
     assert_eq!(rot.status, 200, "{}", rot.body);
-    let r = register_with(&d, &body, Some(&token)).await;
+    let r = d.register_proving(&body, Some(&token)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["node_id"], id.as_str());
     assert_eq!(r.body["node_status"], "pending");
@@ -211,7 +198,7 @@ async fn the_agent_proves_itself_when_it_registers_again() {
         b["runtime_version"] = json!("unknown");
         b
     };
-    let r = register_with(&d, &body, None).await;
+    let r = d.register_proving(&body, None).await;
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
     approve(&d, &id).await;
@@ -228,20 +215,7 @@ async fn the_agent_proves_itself_when_it_registers_again() {
         .unwrap(),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmlb-node"))
-        .arg("--lb-url")
-        .arg(d.url(""))
-        .arg("--runtime-url")
-        .arg(format!("http://{runtime}"))
-        .arg("--state-dir")
-        .arg(state.path())
-        .arg("--machine-name")
-        .arg("agent-proof")
-        .arg("--advertise-ip")
-        .arg("127.0.0.1")
-        .arg("--gpu")
-        .arg("NVIDIA RTX 4090:2")
-        .stdout(std::process::Stdio::null())
+    let mut child = agent_cmd_named(&d.url(""), runtime, state.path(), "agent-proof")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -274,7 +248,7 @@ async fn traffic_goes_to_the_port_the_probe_checked() {
     drop(closed);
     let mut body = registration("gpu-ports", "127.0.0.1", runtime_port);
     body["node_api_port"] = json!(api.port());
-    let r = register_with(&d, &body, None).await;
+    let r = d.register_proving(&body, None).await;
     assert_eq!(r.status, 201, "the probe checked node_api_port: {}", r.body);
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
@@ -484,12 +458,12 @@ async fn pending_nodes_are_capped() {
     let msg = r.body["error"].as_str().unwrap();
     assert!(msg.contains("approve or remove"), "{msg}");
     // A node that proves itself may still register again.
-    let r = register_with(
-        &d,
-        &registration("pend-0", "127.0.0.1", 8000),
-        Some(&ids[0].token),
-    )
-    .await;
+    let r = d
+        .register_proving(
+            &registration("pend-0", "127.0.0.1", 8000),
+            Some(&ids[0].token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Approving one makes room.
     approve(&d, &ids[1].id).await;
@@ -792,20 +766,7 @@ async fn the_agent_falls_back_to_its_previous_token_while_it_is_in_grace() {
     let mut d = TestDaemon::start(&["--no-reachability-check", "--heartbeat-interval", "1"]);
     let runtime = stub_runtime("127.0.0.1:0").await;
     let state = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmlb-node"))
-        .args(["--lb-url", &d.url("")])
-        .args(["--runtime-url", &format!("http://{runtime}")])
-        .args([
-            "--advertise-ip",
-            "127.0.0.1",
-            "--machine-name",
-            "agent-fallback",
-        ])
-        .args(["--gpu", "RTX 4090:2"])
-        .arg("--state-dir")
-        .arg(state.path())
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(std::process::Stdio::null())
+    let mut child = agent_cmd_named(&d.url(""), runtime, state.path(), "agent-fallback")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -205,20 +205,7 @@ fn a_data_dir_that_cannot_be_made_private_refuses_the_start() {
 }
 
 fn agent_cmd(lb_url: &str, runtime: std::net::SocketAddr, state_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_llmlb-node"));
-    c.args(["--lb-url", lb_url])
-        .args(["--runtime-url", &format!("http://{runtime}")])
-        .args(["--advertise-ip", "127.0.0.1"])
-        .args(["--machine-name", "security-test-box"])
-        .args(["--gpu", "RTX 4090:2:24GiB"])
-        .arg("--state-dir")
-        .arg(state_dir)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LLMLB_GPU")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    c
+    agent_cmd_named(lb_url, runtime, state_dir, "security-test-box")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -221,6 +221,15 @@ impl TestDaemon {
         into_reply(req.send().await.expect("request reaches the daemon")).await
     }
 
+    /// `POST /v0/nodes` with `body`, carrying `proof` as `X-Node-Token`.
+    pub async fn register_proving(&self, body: &Value, proof: Option<&str>) -> Reply {
+        let mut req = self.http.post(self.url("/v0/nodes")).json(body);
+        if let Some(t) = proof {
+            req = req.header("X-Node-Token", t);
+        }
+        into_reply(req.send().await.expect("request reaches the daemon")).await
+    }
+
     /// Registers a machine (with the probe off or pointed at `stub_port`).
     pub async fn register(&self, machine: &str, ip: &str, runtime_port: u16) -> Registered {
         let r = self
@@ -276,6 +285,31 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
 pub struct Registered {
     pub id: String,
     pub token: String,
+}
+
+/// `llmlb-node` pointed at `lb_url`, serving `runtime`, with a declared GPU
+/// and its state in `state_dir`; stdout discarded, stderr piped.
+pub fn agent_cmd_named(
+    lb_url: &str,
+    runtime: SocketAddr,
+    state_dir: &Path,
+    machine_name: &str,
+) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_llmlb-node"));
+    c.args(["--lb-url", lb_url])
+        .args(["--runtime-url", &format!("http://{runtime}")])
+        .args(["--advertise-ip", "127.0.0.1"])
+        .args(["--machine-name", machine_name])
+        .args(["--gpu", "RTX 4090:2:24GiB"])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LLMLB_GPU")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
 }
 
 /// A valid registration body.
