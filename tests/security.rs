@@ -432,7 +432,7 @@ async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_ar
                 json!({"username": "nobody", "password": "x"}),
             )
             .await;
-        if r.status == 429 {
+        if r.status == 429 && r.body["code"] == "rate_limited" {
             login_limited = true;
             break;
         }
