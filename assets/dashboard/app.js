@@ -10,11 +10,17 @@
   const STORAGE_KEY = "llmlb.session";
   const POLL_MS = 2000;
   const STATUSES = ["pending", "registering", "online", "offline"];
+  // Rows in the table at once. A fleet of 10,000 nodes is paged through, so
+  // that a poll updates at most this many rows (whose cells change only where
+  // their text did) instead of building a table of the whole fleet.
+  const PAGE_SIZE = 100;
 
   // ---------------------------------------------------------------- state
 
   let session = null; // {token, username, role, expires_at?}
   let nodes = []; // the last GET /v0/nodes reply
+  let byId = new Map(); // node id -> node, for `nodes`
+  let view = null; // the sorted, filtered list for `nodes`, `filter` and `query`
   let loaded = false; // a reply has arrived since sign-in
   let lastOkAt = 0; // Date.now() of the last successful poll
   let clockOffsetMs = 0; // daemon clock minus browser clock, when they differ
@@ -26,8 +32,12 @@
   let troubleKind = null; // what the banner shows, so it is announced once
   let detailSig = null;
   let filter = "all";
+  let query = ""; // the search text, trimmed and in lower case
+  let page = 0; // from 0
   const busy = new Set(); // "action:id" while a request runs
-  const rows = new Map(); // node id -> row record
+  const rows = new Map(); // node id -> row record, for the rows on the page
+  const spareRows = []; // row records off the page, kept for reuse
+  const pagers = []; // the page controls above and below the table
   let detailId = null;
   let detailReturnKey = null;
   let confirmed = null; // what the confirmation dialog's OK button does
@@ -94,13 +104,18 @@
     return h % 24 ? d + "d " + (h % 24) + "h" : d + "d";
   }
 
+  // One formatter for all: toLocaleString with options builds a new one at
+  // every call, which costs more than the rest of a row's update.
+  const DATE_TIME = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const NUMBER = new Intl.NumberFormat();
+
   function absolute(iso) {
     const t = parseTime(iso);
     if (t === null) return iso ? String(iso) : "—";
-    return new Date(t).toLocaleString(undefined, {
-      year: "numeric", month: "short", day: "numeric",
-      hour: "2-digit", minute: "2-digit", second: "2-digit",
-    });
+    return DATE_TIME.format(t);
   }
 
   function displayName(n) {
@@ -160,6 +175,30 @@
 
   function isAdmin() {
     return !!session && session.role === "admin";
+  }
+
+  // 10000 -> "10,000" (in the browser's language).
+  function fmt(v) {
+    return NUMBER.format(v);
+  }
+
+  // The first 8 characters of an id, as the dashboard and llmlbctl show it.
+  function shortId(id) {
+    const s = String(id);
+    return s.length > 8 ? s.slice(0, 8) + "\u2026" : s;
+  }
+
+  // The other nodes with the same machine name and runtime port (sent by
+  // the daemon as `same_machine_name_as`; absent in older daemons).
+  function sameMachineAs(n) {
+    const ids = n.same_machine_name_as;
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string" && id) : [];
+  }
+
+  // "same machine name as 3f2a1b2c…, 9d8e7f6a…" (the first three, then a count).
+  function sameMachineText(ids, what) {
+    const shown = ids.slice(0, 3).map(shortId).join(", ");
+    return (what || "same machine name") + " as " + shown + (ids.length > 3 ? " and " + (ids.length - 3) + " more" : "");
   }
 
   // ---------------------------------------------------------------- API
@@ -262,7 +301,8 @@
     pollAgain = false;
     session = null;
     loaded = false;
-    nodes = [];
+    setNodes([]);
+    page = 0;
     clearRows();
     closeDialogs();
     show($("nodes-view"), false);
@@ -392,6 +432,10 @@
     polling = true;
     pollTimer = null;
     try {
+      // The one cost of a poll that grows with the fleet: the reply is about
+      // 1 KB a node, so 10,000 nodes are one JSON.parse of some 10 MB (tens
+      // of milliseconds). Counting and sorting are a few more; the rows
+      // touched are one page's.
       const list = await api("GET", "/v0/nodes");
       if (gen !== generation) return;
       if (seenMutations !== mutations) {
@@ -399,7 +443,7 @@
         pollAgain = true;
         return;
       }
-      nodes = Array.isArray(list) ? list : [];
+      setNodes(Array.isArray(list) ? list : []);
       loaded = true;
       lastOkAt = Date.now();
       setTrouble(null);
@@ -459,18 +503,56 @@
 
   // ---------------------------------------------------------------- rendering
 
-  function sortedNodes() {
-    const list = nodes.slice();
-    list.sort((a, b) => {
-      const pa = a.status === "pending" ? 0 : 1;
-      const pb = b.status === "pending" ? 0 : 1;
-      if (pa !== pb) return pa - pb;
-      const na = displayName(a).toLowerCase();
-      const nb = displayName(b).toLowerCase();
-      if (na !== nb) return na < nb ? -1 : 1;
+  function setNodes(list) {
+    nodes = list;
+    byId = new Map();
+    for (const n of list) byId.set(n.id, n);
+    view = null;
+  }
+
+  // The search box's text as it is matched: trimmed, in lower case, without
+  // the ellipsis of a short id copied from the page ("3f2a1b2c…").
+  function searchText(v) {
+    return String(v).trim().toLowerCase().replace(/\u2026$/, "");
+  }
+
+  // What the search box matches: names, id, address and tags, in lower case.
+  // Kept per node object, so a reply's nodes are joined at most once.
+  const haystacks = new WeakMap();
+  function haystack(n) {
+    let h = haystacks.get(n);
+    if (h === undefined) {
+      const tags = Array.isArray(n.tags) ? n.tags : [];
+      h = [displayName(n), n.machine_name, n.id, address(n)].concat(tags).join("\n").toLowerCase();
+      haystacks.set(n, h);
+    }
+    return h;
+  }
+
+  // The list the table pages through: pending nodes first, then by name and
+  // id; only the chosen status and what matches the search. Sorted once per
+  // reply, filter or search (with each node's key computed once, 10,000
+  // nodes sort in a few milliseconds), not at every render.
+  function viewList() {
+    if (view && view.nodes === nodes && view.filter === filter && view.query === query) return view.list;
+    const keyed = [];
+    for (const n of nodes) {
+      if (filter !== "all" && n.status !== filter) continue;
+      if (query && !haystack(n).includes(query)) continue;
+      keyed.push({ n, pending: n.status === "pending" ? 0 : 1, name: String(displayName(n)).toLowerCase(), id: String(n.id) });
+    }
+    keyed.sort((a, b) => {
+      if (a.pending !== b.pending) return a.pending - b.pending;
+      if (a.name !== b.name) return a.name < b.name ? -1 : 1;
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     });
+    const list = keyed.map((k) => k.n);
+    view = { nodes, filter, query, list };
     return list;
+  }
+
+  function pageCount(total) {
+    return Math.max(1, Math.ceil(total / PAGE_SIZE));
   }
 
   function counts() {
@@ -485,7 +567,14 @@
     return a && a.dataset && a.dataset.focusKey ? a.dataset.focusKey : null;
   }
 
-  function restoreFocus(key) {
+  // The position on the page of the row that has focus, or -1.
+  function focusedRowIndex() {
+    const a = document.activeElement;
+    const tr = a && a.closest ? a.closest("#nodes-body > tr") : null;
+    return tr ? Array.prototype.indexOf.call(tr.parentNode.children, tr) : -1;
+  }
+
+  function restoreFocus(key, rowIndex) {
     if (!key) return;
     const a = document.activeElement;
     if (a && a !== document.body && a.isConnected) {
@@ -499,60 +588,95 @@
       }
     }
     // The control went away (an approved node has no Approve button): its
-    // row's name takes the focus, else the heading.
+    // row's name takes the focus; when the row itself left the page (the
+    // approved node sorts elsewhere, it was removed), the name in the row
+    // that took its place, so the keyboard stays in the list; else the heading.
     const id = key.slice(key.indexOf(":") + 1);
     const rec = rows.get(id);
     if (rec && rec.tr.isConnected) {
       rec.nameButton.focus({ preventScroll: true });
-    } else {
-      $("nodes-heading").focus({ preventScroll: true });
+      return;
     }
+    const body = $("nodes-body");
+    if (rowIndex !== undefined && rowIndex >= 0 && body.children.length) {
+      const tr = body.children[Math.min(rowIndex, body.children.length - 1)];
+      const other = rows.get(tr.dataset.nodeId);
+      if (other) {
+        other.nameButton.focus({ preventScroll: true });
+        return;
+      }
+    }
+    $("nodes-heading").focus({ preventScroll: true });
   }
 
+  // Renders the header counts, the summary and the current page of the list.
+  // Its cost depends on the page, not on the fleet: the whole fleet is only
+  // counted, and sorted when the list changed.
   function render() {
     const key = focusKey();
+    const keyRow = focusedRowIndex();
     const c = counts();
 
     const pc = $("pending-count");
-    pc.textContent = c.pending === 1 ? "1 pending" : c.pending + " pending";
+    pc.textContent = c.pending === 1 ? "1 pending" : fmt(c.pending) + " pending";
     pc.setAttribute("aria-label", c.pending === 1
       ? "1 node waits for approval"
-      : c.pending + " nodes wait for approval");
+      : fmt(c.pending) + " nodes wait for approval");
     show(pc, c.pending > 0);
-    document.title = c.pending > 0 ? "(" + c.pending + " pending) llmlb" : "llmlb";
+    document.title = c.pending > 0 ? "(" + fmt(c.pending) + " pending) llmlb" : "llmlb";
 
-    const parts = STATUSES.filter((s) => c[s] > 0).map((s) => c[s] + " " + s);
+    const parts = STATUSES.filter((s) => c[s] > 0).map((s) => fmt(c[s]) + " " + s);
     const total = nodes.length;
-    $("summary").textContent = (total === 1 ? "1 node" : total + " nodes")
+    $("summary").textContent = (total === 1 ? "1 node" : fmt(total) + " nodes")
       + (parts.length ? " (" + parts.join(", ") + ")" : "")
       + (lastOkAt ? " · updated " + new Date(lastOkAt).toLocaleTimeString() : "");
 
-    const shown = sortedNodes().filter((n) => filter === "all" || n.status === filter);
+    const list = viewList();
+    const pages = pageCount(list.length);
+    if (page > pages - 1) page = pages - 1;
+    const start = page * PAGE_SIZE;
+    const shown = list.slice(start, start + PAGE_SIZE);
     const body = $("nodes-body");
+    // Rows of nodes that left the page are reused, in order, for the nodes
+    // that came onto it (and rows left over wait, detached, for a longer
+    // list): a new page, filter or search rewrites only the cells whose text
+    // differs, instead of building a hundred rows from scratch.
     const keep = new Set(shown.map((n) => n.id));
-    for (const [id, rec] of rows) {
-      if (!keep.has(id)) {
-        rec.tr.remove();
-        if (!nodes.some((n) => n.id === id)) rows.delete(id);
+    const spare = [];
+    for (const tr of body.children) {
+      const id = tr.dataset.nodeId;
+      if (!keep.has(id) && rows.has(id)) {
+        spare.push(rows.get(id));
+        rows.delete(id);
       }
     }
     shown.forEach((n, i) => {
       let rec = rows.get(n.id);
       if (!rec) {
-        rec = makeRow(n.id);
+        const old = spare.length ? spare.shift() : spareRows.pop();
+        rec = old ? rekeyRow(old, n.id) : makeRow(n.id);
         rows.set(n.id, rec);
       }
       updateRow(rec, n);
       const at = body.children[i];
       if (at !== rec.tr) body.insertBefore(rec.tr, at || null);
     });
+    for (const rec of spare) {
+      rec.tr.remove();
+      if (spareRows.length < PAGE_SIZE) spareRows.push(rec);
+    }
     while (body.children.length > shown.length) body.lastElementChild.remove();
+    renderPagers(list.length, start, shown.length);
 
     const empty = $("empty");
     if (!loaded) {
       show(empty, false);
     } else if (total === 0) {
       empty.textContent = "No nodes yet. A machine appears here as soon as llmlb-node registers it, and waits for approval.";
+      show(empty, true);
+    } else if (shown.length === 0 && query) {
+      empty.textContent = "No " + (filter === "all" ? "" : filter + " ") + "node matches \u201c"
+        + $("search").value.trim() + "\u201d.";
       show(empty, true);
     } else if (shown.length === 0) {
       empty.textContent = filter === "pending"
@@ -564,12 +688,86 @@
     }
     show($("table-wrap"), shown.length > 0 || !loaded);
 
-    restoreFocus(key);
+    restoreFocus(key, keyRow);
     if (detailId) renderDetail();
+  }
+
+  // "Nodes 101–200 of 10,000 · page 2 of 100", and the buttons' states.
+  // The controls show only when the list has more than one page.
+  function renderPagers(total, start, count) {
+    const pages = pageCount(total);
+    const text = count
+      ? "Nodes " + fmt(start + 1) + "\u2013" + fmt(start + count) + " of " + fmt(total)
+        + " \u00b7 page " + fmt(page + 1) + " of " + fmt(pages)
+      : "";
+    const atStart = page === 0;
+    const atEnd = page >= pages - 1;
+    for (const p of pagers) {
+      show(p.nav, pages > 1);
+      if (p.range.textContent !== text) p.range.textContent = text;
+      for (const [what, off] of [["first", atStart], ["prev", atStart], ["next", atEnd], ["last", atEnd]]) {
+        const b = p.buttons[what];
+        // aria-disabled, not disabled: a button at the end keeps the focus.
+        if (off) b.setAttribute("aria-disabled", "true");
+        else b.removeAttribute("aria-disabled");
+      }
+    }
+  }
+
+  const PAGER_BUTTONS = [
+    ["first", "First page", "\u00ab First"],
+    ["prev", "Previous page", "\u2039 Previous"],
+    ["next", "Next page", "Next \u203a"],
+    ["last", "Last page", "Last \u00bb"],
+  ];
+
+  function makePager(nav) {
+    const range = el("span", { className: "pager-range" });
+    const group = el("div", { className: "pager-buttons" });
+    const buttons = {};
+    for (const [what, label, text] of PAGER_BUTTONS) {
+      buttons[what] = el("button", {
+        className: "btn btn-small",
+        text,
+        attrs: { type: "button", "aria-label": label },
+        dataset: { page: what },
+      });
+      group.append(buttons[what]);
+    }
+    nav.replaceChildren(range, group);
+    const pager = { nav, range, buttons };
+    nav.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-page]");
+      if (!b || b.getAttribute("aria-disabled") === "true") return;
+      const pages = pageCount(viewList().length);
+      const to = { first: 0, prev: page - 1, next: page + 1, last: pages - 1 }[b.dataset.page];
+      goToPage(to);
+      // From the controls below the list, on to the top of the new page.
+      if (pager !== pagers[0]) pagers[0].buttons[b.dataset.page].focus();
+    });
+    return pager;
+  }
+
+  function goToPage(to) {
+    const total = viewList().length;
+    const pages = pageCount(total);
+    page = Math.min(Math.max(0, to), pages - 1);
+    render();
+    const start = page * PAGE_SIZE;
+    $("pager-status").textContent = "Page " + fmt(page + 1) + " of " + fmt(pages) + ": nodes "
+      + fmt(start + 1) + " to " + fmt(Math.min(total, start + PAGE_SIZE)) + " of " + fmt(total) + ".";
+  }
+
+  // The list changed its filter or search: back to its first page.
+  function listChanged() {
+    page = 0;
+    $("pager-status").textContent = "";
+    render();
   }
 
   function clearRows() {
     rows.clear();
+    spareRows.length = 0;
     $("nodes-body").replaceChildren();
   }
 
@@ -589,8 +787,19 @@
       dataset: { focusKey: "name:" + id, action: "detail", id },
     });
     const machine = el("span", { className: "machine-name" });
-    cells[0].append(nameButton, machine);
-    return { tr, cells, nameButton, machine, sig: new Array(COLUMNS.length).fill(null) };
+    const same = el("span", { className: "same-machine", attrs: { hidden: true } });
+    cells[0].append(nameButton, machine, same);
+    return { tr, cells, nameButton, machine, same, sameText: "", sig: new Array(COLUMNS.length).fill(null) };
+  }
+
+  // Hands a row over to another node. Cells whose content names the node
+  // (the action buttons) are rebuilt; the others only when their text differs.
+  function rekeyRow(rec, id) {
+    rec.tr.dataset.nodeId = id;
+    rec.nameButton.dataset.focusKey = "name:" + id;
+    rec.nameButton.dataset.id = id;
+    rec.sig[7] = null;
+    return rec;
   }
 
   // Sets a cell's content only when its signature changed, so that a
@@ -612,6 +821,23 @@
     const showMachine = name !== n.machine_name;
     rec.machine.textContent = showMachine ? n.machine_name : "";
     show(rec.machine, showMachine);
+    // Another node claims the same machine name and port: say so, with both
+    // short ids, so that an admin tells them apart before approving one.
+    const same = sameMachineAs(n);
+    const sameText = same.length ? sameMachineText(same) + "; this one is " + shortId(n.id) : "";
+    if (rec.sameText !== sameText) {
+      rec.sameText = sameText;
+      // Each short id (with its comma) in one piece, however narrow the column.
+      const id = (v, after) => el("span", { className: "short-id", text: shortId(v) + (after || "") });
+      const shown = same.slice(0, 3);
+      const parts = [];
+      shown.forEach((v, i) => parts.push(i ? " " : "", id(v, i < shown.length - 1 ? "," : "")));
+      if (same.length > 3) parts.push(" and " + (same.length - 3) + " more");
+      rec.same.replaceChildren(...(same.length ? ["same machine name as ", ...parts, "; this one is ", id(n.id)] : []));
+      if (same.length) rec.same.title = "Other nodes with this machine name and port: " + same.join(", ");
+      else rec.same.removeAttribute("title");
+    }
+    show(rec.same, same.length > 0);
 
     setCell(rec, 1, n.status + "|" + n.drained, () => {
       const out = [el("span", { className: "badge status-" + n.status, text: statusLabel(n.status) })];
@@ -702,7 +928,7 @@
   // ---------------------------------------------------------------- actions
 
   function nodeById(id) {
-    return nodes.find((n) => n.id === id) || null;
+    return byId.get(id) || null;
   }
 
   function notice(text) {
@@ -764,7 +990,7 @@
       () => api("POST", "/v0/nodes/" + encodeURIComponent(n.id) + "/approve", {}),
       () => "Approved " + name + ". It receives traffic once it is online.",
       (r) => {
-        if (r && r.id === n.id) nodes = nodes.map((x) => (x.id === r.id ? r : x));
+        if (r && r.id === n.id) setNodes(nodes.map((x) => (x.id === r.id ? r : x)));
       });
   }
 
@@ -787,7 +1013,7 @@
       () => api("DELETE", "/v0/nodes/" + encodeURIComponent(n.id)),
       () => "Removed " + name + " and revoked its token.",
       () => {
-        nodes = nodes.filter((x) => x.id !== n.id);
+        setNodes(nodes.filter((x) => x.id !== n.id));
       });
     const d = $("confirm-dialog");
     d.returnValue = "";
@@ -875,6 +1101,21 @@
     ]);
   }
 
+  // The full ids of the nodes with the same machine name; each opens that
+  // node's details.
+  function sameMachineList(ids) {
+    return el("ul", { className: "plain-list" }, ids.map((id) => el("li", {}, [
+      byId.has(id)
+        ? el("button", {
+          className: "link-btn mono break",
+          text: id,
+          attrs: { type: "button", "aria-label": "Details of node " + id },
+          dataset: { action: "detail", id },
+        })
+        : el("span", { className: "mono break", text: id }),
+    ])));
+  }
+
   function list(items, none) {
     if (!items || !items.length) return el("span", { className: "muted", text: none || "none" });
     return el("ul", { className: "plain-list" }, items.map((t) => el("li", { text: t })));
@@ -895,6 +1136,7 @@
     detailSig = sig;
     const name = displayName(n);
     $("detail-title").textContent = name;
+    const same = sameMachineAs(n);
 
     const gpus = (n.gpu_devices || []).map((d) => d.count + "\u00d7 " + d.model
       + (d.memory ? " — " + gib(d.memory) + " each" + (d.count > 1 ? ", " + gib(d.memory * d.count) + " in all" : "") : ""));
@@ -908,6 +1150,7 @@
       ["Machine name", n.machine_name],
       ["Custom name", n.custom_name ? n.custom_name : undefined],
       ["Node id", el("span", { className: "mono break", text: n.id })],
+      ["Same machine name as", same.length ? sameMachineList(same) : undefined],
       ["Address", el("span", { className: "mono", text: address(n) })],
       ["Node API port", n.node_api_port],
       ["Runtime", n.runtime_version || "—"],
@@ -952,7 +1195,16 @@
       : el("span", { className: "muted", text: "none" });
     const notes = n.notes ? el("p", { className: "notes", text: n.notes }) : el("span", { className: "muted", text: "none" });
 
+    const sameNote = same.length
+      ? el("p", {
+        className: "same-machine-note",
+        text: "This node (" + shortId(n.id) + ") has the "
+          + sameMachineText(same, "same machine name and port (" + n.machine_name + ", " + n.runtime_port + ")")
+          + ": check which one is the real machine before approving.",
+      })
+      : null;
     $("detail-body").replaceChildren(
+      ...(sameNote ? [sameNote] : []),
       section("Overview", overview),
       section("GPUs", gpuFacts),
       section("Models", modelFacts),
@@ -988,13 +1240,24 @@
     $("nodes-body").addEventListener("click", onTableClick);
     $("status-filter").addEventListener("change", (ev) => {
       filter = ev.target.value;
-      render();
+      listChanged();
+    });
+    $("search").addEventListener("input", (ev) => {
+      const q = searchText(ev.target.value);
+      if (q === query) return;
+      query = q;
+      listChanged();
     });
     $("pending-count").addEventListener("click", () => {
       filter = "pending";
       $("status-filter").value = "pending";
-      render();
+      listChanged();
       $("status-filter").focus();
+    });
+    pagers.push(makePager($("pager-top")), makePager($("pager-bottom")));
+    $("detail-body").addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-action=detail]");
+      if (b && byId.has(b.dataset.id)) openDetail(b.dataset.id, detailReturnKey);
     });
     $("notice-close").addEventListener("click", () => {
       show($("notice"), false);
@@ -1026,6 +1289,7 @@
       if (!document.hidden && session) refreshNow();
     });
     filter = $("status-filter").value || "all";
+    query = searchText($("search").value);
 
     const stored = loadSession();
     if (stored && expired(stored)) {
