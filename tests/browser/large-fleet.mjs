@@ -12,6 +12,8 @@
 //   ADMIN_TOKEN      an admin API key, for the changes made behind the page's back (required)
 //   MIN_NODES        the fleet must hold at least this many nodes (default 10000)
 //   MAX_TASK_MS      the longest main-thread task allowed (default 200)
+//   TWIN_NAME        a machine name two nodes share (optional): both rows must
+//                    say "same machine name as"
 //   CHROMIUM         the browser, default /usr/bin/chromium
 //
 // It watches the page's main thread with a PerformanceObserver on "longtask"
@@ -51,6 +53,7 @@ const adminPassword = required("ADMIN_PASSWORD");
 const adminToken = required("ADMIN_TOKEN");
 const minNodes = Number(process.env.MIN_NODES || 10000);
 const maxTaskMs = Number(process.env.MAX_TASK_MS || 200);
+const twinName = process.env.TWIN_NAME || "";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 let currentStep = "start";
@@ -287,6 +290,21 @@ async function main() {
       await search.fill("");
       await until("clearing the search does not bring the fleet back", async () => (await bodyRows(page).count()) >= 50);
     });
+
+    if (twinName) {
+      await phase(page, "two nodes with one machine name are both marked", async () => {
+        const search = page.getByLabel("Search", { exact: true });
+        await search.fill(twinName);
+        await until(`the search for ${twinName} does not show its two nodes`, async () =>
+          (await bodyRows(page).count()) === 2);
+        for (let i = 0; i < 2; i++) {
+          const text = await bodyRows(page).nth(i).innerText();
+          check(/same machine name as [0-9a-f]{8}/.test(text), `row ${i} of ${twinName} is not marked: ${text}`);
+        }
+        await search.fill("");
+        await until("clearing the search does not bring the fleet back", async () => (await bodyRows(page).count()) >= 50);
+      });
+    }
 
     await phase(page, "open a node's details and close them across a poll", async () => {
       await bodyRows(page).first().locator(".name-btn").click();
