@@ -853,3 +853,22 @@ fn sha256(s: &str) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(s.as_bytes()).to_vec()
 }
+
+#[tokio::test]
+async fn many_registrations_of_one_name_keep_the_listing_linear() {
+    let d = TestDaemon::start(&["--no-reachability-check", "--rate-limit", "0"]);
+    let victim = d.register("gpu-victim", "127.0.0.1", 8080).await;
+    for _ in 0..24 {
+        d.register("gpu-victim", "127.0.0.1", 8080).await;
+    }
+    let list = d.admin_get("/v0/nodes").await.body;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 25);
+    for n in list {
+        let twins = n["same_machine_name_as"].as_array().unwrap();
+        assert_eq!(twins.len(), 16, "{n}");
+    }
+    // The oldest entries come first.
+    let newest = &list[24];
+    assert_eq!(newest["same_machine_name_as"][0], victim.id.as_str());
+}

@@ -362,22 +362,34 @@ struct Fleet {
     identity: HashMap<String, Vec<(u16, String)>>,
 }
 
-/// The ids of the other nodes with a node's machine name and runtime port.
+/// Most ids a node lists in `same_machine_name_as`: a thousand strangers
+/// registering one name must not make every listing quadratic.
+pub const MAX_TWINS_SHOWN: usize = 16;
+
+/// The ids of the other nodes with a node's machine name and runtime port,
+/// oldest first, at most [`MAX_TWINS_SHOWN`].
 struct Twins<'a> {
     list: std::slice::Iter<'a, (u16, String)>,
     port: u16,
     id: &'a str,
+    left: usize,
 }
 
 impl<'a> Iterator for Twins<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
+        if self.left == 0 {
+            return None;
+        }
         let (port, id) = (self.port, self.id);
-        self.list
+        let found = self
+            .list
             .by_ref()
             .find(|(p, other)| *p == port && other != id)
-            .map(|(_, other)| other.as_str())
+            .map(|(_, other)| other.as_str());
+        self.left -= usize::from(found.is_some());
+        found
     }
 }
 
@@ -392,6 +404,7 @@ impl Fleet {
             list: list.iter(),
             port: rec.runtime_port,
             id: &rec.id,
+            left: MAX_TWINS_SHOWN,
         }
     }
 
@@ -802,6 +815,7 @@ impl Registry {
             let twins: Vec<String> = fleet
                 .same_identity(&reg.machine_name, reg.runtime_port)
                 .filter(|n| claimed.is_none_or(|c| c.rec.id != n.rec.id))
+                .take(MAX_TWINS_SHOWN)
                 .map(|n| n.rec.id.clone())
                 .collect();
             if proven.is_none() {
