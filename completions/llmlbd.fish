@@ -14,6 +14,11 @@ complete -c llmlbd -l rate-limit -d 'Requests per second that one source address
 complete -c llmlbd -l rate-burst -d 'How many such requests one source may make at once before the rate applies' -r
 complete -c llmlbd -l max-pending -d 'Most nodes that may wait in pending; further registrations are refused (429 too_many_pending) until an administrator approves or removes some' -r
 complete -c llmlbd -l login-lockout -d 'How long logins are refused after 5 failed attempts for one username or from one address (the right password included; API keys still work). Each further failure doubles it, up to 15 minutes' -r
+complete -c llmlbd -l max-gpu-devices -d 'Most GPU device entries one registration may list' -r
+complete -c llmlbd -l max-models -d 'Most entries in each list of loaded models a heartbeat may send' -r
+complete -c llmlbd -l max-tags -d 'Most tags (and supported runtimes) of a node' -r
+complete -c llmlbd -l max-name-length -d 'Most characters in a machine name, version, tag, GPU or model name' -r
+complete -c llmlbd -l max-notes-bytes -d 'Most bytes of an administrator\'s notes on a node' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

@@ -872,3 +872,50 @@ async fn many_registrations_of_one_name_keep_the_listing_linear() {
     let newest = &list[24];
     assert_eq!(newest["same_machine_name_as"][0], victim.id.as_str());
 }
+
+#[tokio::test]
+async fn field_limits_follow_their_flags() {
+    let d = TestDaemon::start(&[
+        "--no-reachability-check",
+        "--max-gpu-devices",
+        "1",
+        "--max-name-length",
+        "12",
+        "--max-tags",
+        "1",
+        "--max-models",
+        "1",
+    ]);
+    let mut body = registration("twelve-chars", "127.0.0.1", 8080);
+    body["runtime_version"] = json!("b4000");
+    body["gpu_devices"] = json!([{"model": "RTX 4090", "count": 2}]);
+    let r = d.post("/v0/nodes", None, body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let n = (
+        r.body["node_id"].as_str().unwrap().to_string(),
+        r.body["runtime_token"].as_str().unwrap().to_string(),
+    );
+    for (field, value) in [
+        ("machine_name", json!("thirteen-char")),
+        (
+            "gpu_devices",
+            json!([{"model": "A", "count": 1}, {"model": "B", "count": 1}]),
+        ),
+        ("tags", json!(["a", "b"])),
+    ] {
+        let before = body[field].clone();
+        body[field] = value;
+        let r = d.post("/v0/nodes", None, body.clone()).await;
+        assert_eq!(r.status, 400, "{field}: {}", r.body);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(field),
+            "{}",
+            r.body
+        );
+        body[field] = before;
+    }
+    let mut hb = heartbeat_body(&n.0);
+    hb["loaded_models"] = json!(["a", "b"]);
+    let r = d.heartbeat(&n.1, hb).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}

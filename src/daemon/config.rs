@@ -105,6 +105,31 @@ pub struct DaemonArgs {
           value_parser = parse_lockout)]
     pub login_lockout: Duration,
 
+    /// Most GPU device entries one registration may list.
+    #[arg(long, env = "LLMLB_MAX_GPU_DEVICES", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_gpu_devices: u32,
+
+    /// Most entries in each list of loaded models a heartbeat may send.
+    #[arg(long, env = "LLMLB_MAX_MODELS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_models: u32,
+
+    /// Most tags (and supported runtimes) of a node.
+    #[arg(long, env = "LLMLB_MAX_TAGS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_tags: u32,
+
+    /// Most characters in a machine name, version, tag, GPU or model name.
+    #[arg(long, env = "LLMLB_MAX_NAME_LENGTH", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_name_length: u32,
+
+    /// Most bytes of an administrator's notes on a node.
+    #[arg(long, env = "LLMLB_MAX_NOTES_BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub max_notes_bytes: u32,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -148,6 +173,18 @@ fn parse_lockout(s: &str) -> Result<Duration, String> {
 }
 
 impl DaemonArgs {
+    /// The field limits the flags set.
+    pub fn field_limits(&self) -> crate::daemon::validate::FieldLimits {
+        let n = |v: u32| v as usize;
+        crate::daemon::validate::FieldLimits {
+            gpu_devices: n(self.max_gpu_devices),
+            models: n(self.max_models),
+            tags: n(self.max_tags),
+            name_chars: n(self.max_name_length),
+            notes_bytes: n(self.max_notes_bytes),
+        }
+    }
+
     /// The data dir: the flag, else the defaults of DESIGN.
     pub fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data_dir {

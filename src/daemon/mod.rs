@@ -89,6 +89,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
             ..login::LockoutConfig::default()
         }),
         max_pending: args.max_pending as usize,
+        field_limits: args.field_limits(),
         listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
         started: Instant::now(),

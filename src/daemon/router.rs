@@ -37,6 +37,8 @@ pub struct Shared {
     pub login_guard: super::login::LoginGuard,
     /// Most nodes waiting in `pending` before registrations are refused.
     pub max_pending: usize,
+    /// What one registration, heartbeat or node change may carry.
+    pub field_limits: super::validate::FieldLimits,
     /// Where the daemon listens, once it does (the probe refuses it).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     pub started_at: DateTime<Utc>,

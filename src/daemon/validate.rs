@@ -13,18 +13,34 @@ use super::registry::ValidRegistration;
 use crate::api::nodes::{GpuDevice, HeartbeatRequest, PatchNodeRequest, RegisterNodeRequest};
 use crate::store::nodes::GpuSummary;
 
-/// Characters in a name, version, tag or model string.
-pub const MAX_NAME_CHARS: usize = 256;
-/// Characters in a tag or supported-runtime label.
-pub const MAX_LABEL_CHARS: usize = 64;
-/// GPU device entries in a registration.
-pub const MAX_GPU_DEVICES: usize = 64;
-/// Entries in each list of loaded models.
-pub const MAX_MODELS: usize = 512;
-/// Tags (and supported runtimes) of a node.
-pub const MAX_TAGS: usize = 64;
-/// Bytes of an admin's notes on a node.
-pub const MAX_NOTES_BYTES: usize = 4096;
+/// How much one registration, heartbeat or admin change may carry. The
+/// defaults are far above what a real machine sends; each is a flag of
+/// `llmlbd` (see [`crate::daemon::config::DaemonArgs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldLimits {
+    /// GPU device entries in a registration.
+    pub gpu_devices: usize,
+    /// Entries in each list of loaded models.
+    pub models: usize,
+    /// Tags (and supported runtimes) of a node.
+    pub tags: usize,
+    /// Characters in a name, version, tag or model string.
+    pub name_chars: usize,
+    /// Bytes of an admin's notes on a node.
+    pub notes_bytes: usize,
+}
+
+impl Default for FieldLimits {
+    fn default() -> Self {
+        FieldLimits {
+            gpu_devices: 64,
+            models: 512,
+            tags: 64,
+            name_chars: 256,
+            notes_bytes: 4096,
+        }
+    }
+}
 
 /// Characters that change how text shows rather than what it says: C0 and
 /// C1 controls (ESC among them), DEL, and the bidirectional overrides that
@@ -84,14 +100,20 @@ fn list(
     Ok(())
 }
 
-/// Tags and similar labels: at most 64, each 1 to 64 printable characters.
-pub fn labels(field: &str, values: &[String]) -> ApiResult<()> {
-    list("invalid_labels", field, values, MAX_TAGS, MAX_LABEL_CHARS)
+/// Tags and similar labels: at most `limits.tags`, each a non-blank name.
+pub fn labels(field: &str, values: &[String], limits: &FieldLimits) -> ApiResult<()> {
+    list(
+        "invalid_labels",
+        field,
+        values,
+        limits.tags,
+        limits.name_chars,
+    )
 }
 
-fn optional(field: &str, value: &Option<String>) -> ApiResult<()> {
+fn optional(field: &str, value: &Option<String>, limits: &FieldLimits) -> ApiResult<()> {
     match value {
-        Some(v) => text("invalid_field", field, v, MAX_NAME_CHARS, false),
+        Some(v) => text("invalid_field", field, v, limits.name_chars, false),
         None => Ok(()),
     }
 }
@@ -110,20 +132,23 @@ pub fn gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
 }
 
 /// Checks a registration body; the probe is the caller's job.
-pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
+pub fn registration(
+    req: RegisterNodeRequest,
+    limits: &FieldLimits,
+) -> ApiResult<ValidRegistration> {
     let machine_name = req.machine_name.trim().to_string();
     text(
         "invalid_machine_name",
         "machine_name",
         &machine_name,
-        MAX_NAME_CHARS,
+        limits.name_chars,
         true,
     )?;
     text(
         "invalid_field",
         "runtime_version",
         &req.runtime_version,
-        MAX_NAME_CHARS,
+        limits.name_chars,
         false,
     )?;
     let ip_address: IpAddr = req.ip_address.trim().parse().map_err(|_| {
@@ -166,14 +191,15 @@ pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
             )
         })?,
     };
-    if req.gpu_devices.len() > MAX_GPU_DEVICES {
+    if req.gpu_devices.len() > limits.gpu_devices {
         return Err(invalid(
             "invalid_field",
             "gpu_devices",
             format!(
-                "has {} entries; at most {MAX_GPU_DEVICES} are accepted (group identical GPUs \
-                 into one entry with a count)",
-                req.gpu_devices.len()
+                "has {} entries; at most {} are accepted (group identical GPUs into one \
+                 entry with a count)",
+                req.gpu_devices.len(),
+                limits.gpu_devices
             ),
         ));
     }
@@ -182,13 +208,17 @@ pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
             "invalid_field",
             &format!("gpu_devices[{i}].model"),
             &d.model,
-            MAX_NAME_CHARS,
+            limits.name_chars,
             false,
         )?;
     }
-    optional("gpu_model", &req.gpu_model)?;
-    optional("gpu_model_name", &req.gpu_model_name)?;
-    optional("gpu_compute_capability", &req.gpu_compute_capability)?;
+    optional("gpu_model", &req.gpu_model, limits)?;
+    optional("gpu_model_name", &req.gpu_model_name, limits)?;
+    optional(
+        "gpu_compute_capability",
+        &req.gpu_compute_capability,
+        limits,
+    )?;
     let devices = gpu_devices(&req.gpu_devices);
     if !req.gpu_available || devices.is_empty() {
         return Err(ApiError::bad_request(
@@ -197,8 +227,8 @@ pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
              with a model name and a count of 1 or more",
         ));
     }
-    labels("tags", &req.tags)?;
-    labels("supported_runtimes", &req.supported_runtimes)?;
+    labels("tags", &req.tags, limits)?;
+    labels("supported_runtimes", &req.supported_runtimes, limits)?;
     Ok(ValidRegistration {
         machine_name,
         ip_address,
@@ -224,7 +254,7 @@ pub fn registration(req: RegisterNodeRequest) -> ApiResult<ValidRegistration> {
 }
 
 /// Checks a heartbeat body.
-pub fn heartbeat(req: &HeartbeatRequest) -> ApiResult<()> {
+pub fn heartbeat(req: &HeartbeatRequest, limits: &FieldLimits) -> ApiResult<()> {
     if req.node_id.trim().is_empty() {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -235,7 +265,7 @@ pub fn heartbeat(req: &HeartbeatRequest) -> ApiResult<()> {
         "invalid_body",
         "node_id",
         &req.node_id,
-        MAX_NAME_CHARS,
+        limits.name_chars,
         true,
     )?;
     let percents = [
@@ -267,15 +297,15 @@ pub fn heartbeat(req: &HeartbeatRequest) -> ApiResult<()> {
         "invalid_models",
         "loaded_models",
         &req.loaded_models,
-        MAX_MODELS,
-        MAX_NAME_CHARS,
+        limits.models,
+        limits.name_chars,
     )?;
     list(
         "invalid_models",
         "loaded_embedding_models",
         &req.loaded_embedding_models,
-        MAX_MODELS,
-        MAX_NAME_CHARS,
+        limits.models,
+        limits.name_chars,
     )?;
     if let Some([ready, total]) = req.ready_models {
         if ready > total {
@@ -289,16 +319,22 @@ pub fn heartbeat(req: &HeartbeatRequest) -> ApiResult<()> {
 }
 
 /// Checks an admin's change of a node.
-pub fn patch(p: &PatchNodeRequest) -> ApiResult<()> {
+pub fn patch(p: &PatchNodeRequest, limits: &FieldLimits) -> ApiResult<()> {
     if let Some(Some(name)) = &p.custom_name {
-        text("invalid_field", "custom_name", name, MAX_NAME_CHARS, false)?;
+        text(
+            "invalid_field",
+            "custom_name",
+            name,
+            limits.name_chars,
+            false,
+        )?;
     }
     if let Some(Some(notes)) = &p.notes {
-        if notes.len() > MAX_NOTES_BYTES {
+        if notes.len() > limits.notes_bytes {
             return Err(invalid(
                 "invalid_field",
                 "notes",
-                format!("is longer than {MAX_NOTES_BYTES} bytes"),
+                format!("is longer than {} bytes", limits.notes_bytes),
             ));
         }
         // Free text: line breaks and tabs are fine, nothing else that
@@ -315,7 +351,7 @@ pub fn patch(p: &PatchNodeRequest) -> ApiResult<()> {
         }
     }
     if let Some(Some(tags)) = &p.tags {
-        labels("tags", tags)?;
+        labels("tags", tags, limits)?;
     }
     Ok(())
 }
@@ -336,10 +372,10 @@ mod tests {
 
     #[test]
     fn names_are_counted_in_characters() {
-        let ok = "ü".repeat(MAX_NAME_CHARS);
-        assert!(text("c", "f", &ok, MAX_NAME_CHARS, true).is_ok());
-        let long = "ü".repeat(MAX_NAME_CHARS + 1);
-        let e = text("c", "f", &long, MAX_NAME_CHARS, true).unwrap_err();
+        let ok = "ü".repeat(FieldLimits::default().name_chars);
+        assert!(text("c", "f", &ok, FieldLimits::default().name_chars, true).is_ok());
+        let long = "ü".repeat(FieldLimits::default().name_chars + 1);
+        let e = text("c", "f", &long, FieldLimits::default().name_chars, true).unwrap_err();
         assert!(e.message.starts_with("f "), "{}", e.message);
     }
 }

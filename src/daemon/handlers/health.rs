@@ -15,7 +15,7 @@ pub async fn heartbeat(
     NodeToken(token): NodeToken,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
-    validate::heartbeat(&req)?;
+    validate::heartbeat(&req, &state.field_limits)?;
     state.metrics.heartbeat();
     // Memory only, unless a token change must be committed first; then once
     // more. A rotation started meanwhile may ask again, so a few rounds.

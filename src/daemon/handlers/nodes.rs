@@ -26,7 +26,7 @@ pub async fn register(
     ApiJson(req): ApiJson<RegisterNodeRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
     rate_limited(&state.register_limit, source, "registration")?;
-    let reg = validate::registration(req)?;
+    let reg = validate::registration(req, &state.field_limits)?;
     if state.reachability_check {
         probe::check(&state, reg.ip_address, reg.node_api_port).await?;
     }
@@ -139,7 +139,7 @@ pub async fn update(
     Id(id): Id,
     ApiJson(p): ApiJson<PatchNodeRequest>,
 ) -> ApiResult<Json<NodeView>> {
-    validate::patch(&p)?;
+    validate::patch(&p, &state.field_limits)?;
     state
         .blocking(move |s| s.registry.patch(&id, &p))
         .await
