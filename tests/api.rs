@@ -464,34 +464,16 @@ async fn expired_api_keys_are_refused() {
 #[tokio::test]
 async fn login_sessions_and_logout() {
     let d = TestDaemon::start(&[]);
-    let r = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": "wrong"}),
-        )
-        .await;
+    let r = d.login("admin", "wrong").await;
     assert_error(&r, 401, "invalid_credentials");
-    let r = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "nobody", "password": "x"}),
-        )
-        .await;
+    let r = d.login("nobody", "x").await;
     assert_error(&r, 401, "invalid_credentials");
     let r = d
         .post("/v0/auth/login", None, json!({"username": "admin"}))
         .await;
     assert_error(&r, 400, "invalid_body");
 
-    let r = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": d.admin_password()}),
-        )
-        .await;
+    let r = d.login("admin", &d.admin_password()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["role"], "admin");
     let session = r.body["token"].as_str().unwrap().to_string();

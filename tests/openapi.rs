@@ -451,13 +451,7 @@ async fn real_answers_fit_the_schemas() {
         assert_fits(&doc, "ApiKeyView", k);
     }
 
-    let r = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": d.admin_password()}),
-        )
-        .await;
+    let r = d.login("admin", &d.admin_password()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_fits(&doc, "LoginResponse", &r.body);
 

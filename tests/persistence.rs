@@ -35,14 +35,7 @@ async fn no_secret_in_the_database_files_or_the_logs() {
     d.heartbeat(&rotated, heartbeat_body(&n.id)).await;
     let key = d.api_key("k", "viewer").await;
     let password = d.admin_password();
-    let session = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": password}),
-        )
-        .await
-        .body["token"]
+    let session = d.login("admin", &password).await.body["token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -105,17 +98,7 @@ async fn secret_files_are_private_and_never_overwritten() {
 async fn credentials_and_sessions_persist_across_a_restart() {
     let mut d = TestDaemon::start(&[]);
     let key = d.api_key("keep", "viewer").await;
-    let session = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": d.admin_password()}),
-        )
-        .await
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let session = d.admin_session().await;
     d.restart();
     assert_eq!(d.get("/v0/nodes", Some(&key)).await.status, 200);
     assert_eq!(d.get("/v0/nodes", Some(&session)).await.status, 200);

@@ -425,13 +425,7 @@ async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_ar
     // Logins share no bucket with registrations but have their own.
     let mut login_limited = false;
     for _ in 0..20 {
-        let r = d
-            .post(
-                "/v0/auth/login",
-                None,
-                json!({"username": "nobody", "password": "x"}),
-            )
-            .await;
+        let r = d.login("nobody", "x").await;
         if r.status == 429 && r.body["code"] == "rate_limited" {
             login_limited = true;
             break;

@@ -113,17 +113,7 @@ async fn unreadable_stored_timestamps_are_logged_and_read_as_the_epoch() {
     };
     let (doomed_id, doomed) = create("doomed").await;
     let (_, kept) = create("kept").await;
-    let session = d
-        .post(
-            "/v0/auth/login",
-            None,
-            json!({"username": "admin", "password": d.admin_password()}),
-        )
-        .await
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let session = d.admin_session().await;
     let node = d.register("gpu-odd-times", "127.0.0.1", 8080).await;
     let r = d
         .admin_post(&format!("/v0/nodes/{}/approve", node.id), json!({}))

@@ -202,6 +202,23 @@ impl TestDaemon {
         self.post(path, Some(&self.admin_token()), body).await
     }
 
+    /// `POST /v0/auth/login` with these credentials.
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/v0/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// A session token of `admin`.
+    pub async fn admin_session(&self) -> String {
+        let r = self.login("admin", &self.admin_password()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
     /// Creates an API key with the admin token; returns its secret.
     pub async fn api_key(&self, name: &str, role: &str) -> String {
         let r = self
