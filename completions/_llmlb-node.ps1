@@ -30,6 +30,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmlb-node' -ScriptBlock {
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the node id and its token are kept [default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/llmlb-node or ~/.local/state/llmlb-node]')
             [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per device, e.g. 80GiB, 24GB or bytes). Repeat for several models')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tags sent at registration; repeat for several')
+            [CompletionResult]::new('--join-token', '--join-token', [CompletionResultType]::ParameterName, 'A join token from an administrator (llmlbctl join-tokens create), sent when registering; needed when the daemon runs with --registration join-token. Prefer --join-token-file: a flag''s value is visible to other users in the process list')
+            [CompletionResult]::new('--join-token-file', '--join-token-file', [CompletionResultType]::ParameterName, 'Read the join token from this file (its first line)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
             [CompletionResult]::new('--detect', '--detect', [CompletionResultType]::ParameterName, 'Print the GPUs found (NVML and --gpu) as JSON and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

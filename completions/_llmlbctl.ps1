@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon''s version, uptime and node counts')
             [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'List, inspect, approve and manage nodes')
             [CompletionResult]::new('api-keys', 'api-keys', [CompletionResultType]::ParameterValue, 'Create, list, rotate and revoke API keys')
+            [CompletionResult]::new('join-tokens', 'join-tokens', [CompletionResultType]::ParameterValue, 'Create, list and revoke join tokens, which let machines register')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'End the saved session and forget it')
             [CompletionResult]::new('migrate-json', 'migrate-json', [CompletionResultType]::ParameterValue, 'Import a legacy nodes.json into the daemon (JSON → SQLite)')
@@ -313,6 +314,79 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
         'llmlbctl;api-keys;help;help' {
             break
         }
+        'llmlbctl;join-tokens' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the daemon (e.g. 30s)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List join tokens (never the secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a join token at once')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmlbctl;join-tokens;create' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A label for people')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'How long it is valid (e.g. 24h, 7d), from 1s to 365d')
+            [CompletionResult]::new('--uses', '--uses', [CompletionResultType]::ParameterName, 'How many registrations it admits [default: unlimited]')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag for every node that registers with it; repeat for several')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the daemon (e.g. 30s)')
+            [CompletionResult]::new('--never-expires', '--never-expires', [CompletionResultType]::ParameterName, 'The token never expires (revoke it when done)')
+            [CompletionResult]::new('--auto-approve', '--auto-approve', [CompletionResultType]::ParameterName, 'Approve the nodes that register with it at once')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'llmlbctl;join-tokens;list' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the daemon (e.g. 30s)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'llmlbctl;join-tokens;revoke' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the daemon (e.g. 30s)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'llmlbctl;join-tokens;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List join tokens (never the secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a join token at once')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmlbctl;join-tokens;help;create' {
+            break
+        }
+        'llmlbctl;join-tokens;help;list' {
+            break
+        }
+        'llmlbctl;join-tokens;help;revoke' {
+            break
+        }
+        'llmlbctl;join-tokens;help;help' {
+            break
+        }
         'llmlbctl;login' {
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'The user to log in as')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
@@ -367,6 +441,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon''s version, uptime and node counts')
             [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'List, inspect, approve and manage nodes')
             [CompletionResult]::new('api-keys', 'api-keys', [CompletionResultType]::ParameterValue, 'Create, list, rotate and revoke API keys')
+            [CompletionResult]::new('join-tokens', 'join-tokens', [CompletionResultType]::ParameterValue, 'Create, list and revoke join tokens, which let machines register')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'End the saved session and forget it')
             [CompletionResult]::new('migrate-json', 'migrate-json', [CompletionResultType]::ParameterValue, 'Import a legacy nodes.json into the daemon (JSON → SQLite)')
@@ -433,6 +508,21 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             break
         }
         'llmlbctl;help;api-keys;rotate' {
+            break
+        }
+        'llmlbctl;help;join-tokens' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List join tokens (never the secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a join token at once')
+            break
+        }
+        'llmlbctl;help;join-tokens;create' {
+            break
+        }
+        'llmlbctl;help;join-tokens;list' {
+            break
+        }
+        'llmlbctl;help;join-tokens;revoke' {
             break
         }
         'llmlbctl;help;login' {

@@ -23,7 +23,7 @@ _llmlb__node() {
 
     case "${cmd}" in
         llmlb__node)
-            opts="-h -V --lb-url --runtime-url --advertise-ip --node-api-port --machine-name --runtime-version --state-dir --gpu --tag --detect --log-format --help --version"
+            opts="-h -V --lb-url --runtime-url --advertise-ip --node-api-port --machine-name --runtime-version --state-dir --gpu --tag --join-token --join-token-file --detect --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,14 @@ _llmlb__node() {
                     return 0
                     ;;
                 --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --join-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --join-token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

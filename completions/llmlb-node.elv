@@ -27,6 +27,8 @@ set edit:completion:arg-completer[llmlb-node] = {|@words|
             cand --state-dir 'Where the node id and its token are kept [default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/llmlb-node or ~/.local/state/llmlb-node]'
             cand --gpu 'Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per device, e.g. 80GiB, 24GB or bytes). Repeat for several models'
             cand --tag 'Tags sent at registration; repeat for several'
+            cand --join-token 'A join token from an administrator (llmlbctl join-tokens create), sent when registering; needed when the daemon runs with --registration join-token. Prefer --join-token-file: a flag''s value is visible to other users in the process list'
+            cand --join-token-file 'Read the join token from this file (its first line)'
             cand --log-format 'Log format on stderr'
             cand --detect 'Print the GPUs found (NVML and --gpu) as JSON and exit'
             cand -h 'Print help'

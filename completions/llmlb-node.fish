@@ -7,6 +7,8 @@ complete -c llmlb-node -l runtime-version -d 'Version of the inference server, a
 complete -c llmlb-node -l state-dir -d 'Where the node id and its token are kept [default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/llmlb-node or ~/.local/state/llmlb-node]' -r -F
 complete -c llmlb-node -l gpu -d 'Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per device, e.g. 80GiB, 24GB or bytes). Repeat for several models' -r
 complete -c llmlb-node -l tag -d 'Tags sent at registration; repeat for several' -r
+complete -c llmlb-node -l join-token -d 'A join token from an administrator (llmlbctl join-tokens create), sent when registering; needed when the daemon runs with --registration join-token. Prefer --join-token-file: a flag\'s value is visible to other users in the process list' -r
+complete -c llmlb-node -l join-token-file -d 'Read the join token from this file (its first line)' -r -F
 complete -c llmlb-node -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlb-node -l detect -d 'Print the GPUs found (NVML and --gpu) as JSON and exit'

@@ -25,6 +25,9 @@ _llmlbctl() {
             llmlbctl,help)
                 cmd="llmlbctl__subcmd__help"
                 ;;
+            llmlbctl,join-tokens)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens"
+                ;;
             llmlbctl,login)
                 cmd="llmlbctl__subcmd__login"
                 ;;
@@ -79,6 +82,9 @@ _llmlbctl() {
             llmlbctl__subcmd__help,help)
                 cmd="llmlbctl__subcmd__help__subcmd__help"
                 ;;
+            llmlbctl__subcmd__help,join-tokens)
+                cmd="llmlbctl__subcmd__help__subcmd__join__subcmd__tokens"
+                ;;
             llmlbctl__subcmd__help,login)
                 cmd="llmlbctl__subcmd__help__subcmd__login"
                 ;;
@@ -106,6 +112,15 @@ _llmlbctl() {
             llmlbctl__subcmd__help__subcmd__api__subcmd__keys,rotate)
                 cmd="llmlbctl__subcmd__help__subcmd__api__subcmd__keys__subcmd__rotate"
                 ;;
+            llmlbctl__subcmd__help__subcmd__join__subcmd__tokens,create)
+                cmd="llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__create"
+                ;;
+            llmlbctl__subcmd__help__subcmd__join__subcmd__tokens,list)
+                cmd="llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__list"
+                ;;
+            llmlbctl__subcmd__help__subcmd__join__subcmd__tokens,revoke)
+                cmd="llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__revoke"
+                ;;
             llmlbctl__subcmd__help__subcmd__nodes,approve)
                 cmd="llmlbctl__subcmd__help__subcmd__nodes__subcmd__approve"
                 ;;
@@ -132,6 +147,30 @@ _llmlbctl() {
                 ;;
             llmlbctl__subcmd__help__subcmd__nodes,undrain)
                 cmd="llmlbctl__subcmd__help__subcmd__nodes__subcmd__undrain"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens,create)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__create"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens,help)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__help"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens,list)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__list"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens,revoke)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__revoke"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens__subcmd__help,create)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__create"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens__subcmd__help,help)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__help"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens__subcmd__help,list)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__list"
+                ;;
+            llmlbctl__subcmd__join__subcmd__tokens__subcmd__help,revoke)
+                cmd="llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__revoke"
                 ;;
             llmlbctl__subcmd__nodes,approve)
                 cmd="llmlbctl__subcmd__nodes__subcmd__approve"
@@ -200,7 +239,7 @@ _llmlbctl() {
 
     case "${cmd}" in
         llmlbctl)
-            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys login logout migrate-json completions help"
+            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys join-tokens login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -562,7 +601,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__help)
-            opts="status nodes api-keys login logout migrate-json completions help"
+            opts="status nodes api-keys join-tokens login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +701,62 @@ _llmlbctl() {
         llmlbctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__help__subcmd__join__subcmd__tokens)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__help__subcmd__join__subcmd__tokens__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -862,6 +957,244 @@ _llmlbctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens)
+            opts="-o -h --url --token --token-file --output --timeout --help create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__create)
+            opts="-o -h --name --ttl --never-expires --uses --tag --auto-approve --url --token --token-file --output --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uses)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__list)
+            opts="-o -h --url --token --token-file --output --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__join__subcmd__tokens__subcmd__revoke)
+            opts="-o -h --url --token --token-file --output --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

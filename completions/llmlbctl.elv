@@ -31,6 +31,7 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
             cand status 'Show the daemon''s version, uptime and node counts'
             cand nodes 'List, inspect, approve and manage nodes'
             cand api-keys 'Create, list, rotate and revoke API keys'
+            cand join-tokens 'Create, list and revoke join tokens, which let machines register'
             cand login 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)'
             cand logout 'End the saved session and forget it'
             cand migrate-json 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
@@ -276,6 +277,70 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
         }
         &'llmlbctl;api-keys;help;help'= {
         }
+        &'llmlbctl;join-tokens'= {
+            cand --url 'URL of the daemon'
+            cand --token 'Bearer token: an API key or a session token'
+            cand --token-file 'Read the bearer token from this file'
+            cand -o 'Output format: a table for people, or the API''s JSON as is'
+            cand --output 'Output format: a table for people, or the API''s JSON as is'
+            cand --timeout 'How long to wait for the daemon (e.g. 30s)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand create 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+            cand list 'List join tokens (never the secrets)'
+            cand revoke 'Revoke a join token at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmlbctl;join-tokens;create'= {
+            cand --name 'A label for people'
+            cand --ttl 'How long it is valid (e.g. 24h, 7d), from 1s to 365d'
+            cand --uses 'How many registrations it admits [default: unlimited]'
+            cand --tag 'A tag for every node that registers with it; repeat for several'
+            cand --url 'URL of the daemon'
+            cand --token 'Bearer token: an API key or a session token'
+            cand --token-file 'Read the bearer token from this file'
+            cand -o 'Output format: a table for people, or the API''s JSON as is'
+            cand --output 'Output format: a table for people, or the API''s JSON as is'
+            cand --timeout 'How long to wait for the daemon (e.g. 30s)'
+            cand --never-expires 'The token never expires (revoke it when done)'
+            cand --auto-approve 'Approve the nodes that register with it at once'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'llmlbctl;join-tokens;list'= {
+            cand --url 'URL of the daemon'
+            cand --token 'Bearer token: an API key or a session token'
+            cand --token-file 'Read the bearer token from this file'
+            cand -o 'Output format: a table for people, or the API''s JSON as is'
+            cand --output 'Output format: a table for people, or the API''s JSON as is'
+            cand --timeout 'How long to wait for the daemon (e.g. 30s)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'llmlbctl;join-tokens;revoke'= {
+            cand --url 'URL of the daemon'
+            cand --token 'Bearer token: an API key or a session token'
+            cand --token-file 'Read the bearer token from this file'
+            cand -o 'Output format: a table for people, or the API''s JSON as is'
+            cand --output 'Output format: a table for people, or the API''s JSON as is'
+            cand --timeout 'How long to wait for the daemon (e.g. 30s)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'llmlbctl;join-tokens;help'= {
+            cand create 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+            cand list 'List join tokens (never the secrets)'
+            cand revoke 'Revoke a join token at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmlbctl;join-tokens;help;create'= {
+        }
+        &'llmlbctl;join-tokens;help;list'= {
+        }
+        &'llmlbctl;join-tokens;help;revoke'= {
+        }
+        &'llmlbctl;join-tokens;help;help'= {
+        }
         &'llmlbctl;login'= {
             cand --username 'The user to log in as'
             cand --url 'URL of the daemon'
@@ -326,6 +391,7 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
             cand status 'Show the daemon''s version, uptime and node counts'
             cand nodes 'List, inspect, approve and manage nodes'
             cand api-keys 'Create, list, rotate and revoke API keys'
+            cand join-tokens 'Create, list and revoke join tokens, which let machines register'
             cand login 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)'
             cand logout 'End the saved session and forget it'
             cand migrate-json 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
@@ -376,6 +442,17 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
         &'llmlbctl;help;api-keys;revoke'= {
         }
         &'llmlbctl;help;api-keys;rotate'= {
+        }
+        &'llmlbctl;help;join-tokens'= {
+            cand create 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+            cand list 'List join tokens (never the secrets)'
+            cand revoke 'Revoke a join token at once'
+        }
+        &'llmlbctl;help;join-tokens;create'= {
+        }
+        &'llmlbctl;help;join-tokens;list'= {
+        }
+        &'llmlbctl;help;join-tokens;revoke'= {
         }
         &'llmlbctl;help;login'= {
         }

@@ -35,6 +35,7 @@ complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -s V -l version -d 'Prin
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "join-tokens" -d 'Create, list and revoke join tokens, which let machines register'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "logout" -d 'End the saved session and forget it'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "migrate-json" -d 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
@@ -200,6 +201,48 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key at once'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Replace a key\'s secret; the old one stops working. The new secret is printed this once'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l url -d 'URL of the daemon' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token -d 'Bearer token: an API key or a session token' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
+json\t''"
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List join tokens (never the secrets)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke a join token at once'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l name -d 'A label for people' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l ttl -d 'How long it is valid (e.g. 24h, 7d), from 1s to 365d' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l uses -d 'How many registrations it admits [default: unlimited]' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l tag -d 'A tag for every node that registers with it; repeat for several' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l url -d 'URL of the daemon' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l token -d 'Bearer token: an API key or a session token' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
+json\t''"
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l never-expires -d 'The token never expires (revoke it when done)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l auto-approve -d 'Approve the nodes that register with it at once'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
+json\t''"
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l url -d 'URL of the daemon' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l token -d 'Bearer token: an API key or a session token' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
+json\t''"
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from help" -f -a "list" -d 'List join tokens (never the secrets)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a join token at once'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l username -d 'The user to log in as' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l token -d 'Bearer token: an API key or a session token' -r
@@ -235,14 +278,15 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s o -l o
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "logout" -d 'End the saved session and forget it'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "migrate-json" -d 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys login logout migrate-json completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "join-tokens" -d 'Create, list and revoke join tokens, which let machines register'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "logout" -d 'End the saved session and forget it'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "migrate-json" -d 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "list" -d 'List nodes, pending ones first'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "show" -d 'Show one node in detail'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "approve" -d 'Approve pending nodes so they receive traffic'
@@ -256,3 +300,6 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from api-keys" -f -a "list" -d 'List keys (never their secrets)'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from api-keys" -f -a "revoke" -d 'Revoke a key at once'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from api-keys" -f -a "rotate" -d 'Replace a key\'s secret; the old one stops working. The new secret is printed this once'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from join-tokens" -f -a "create" -d 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from join-tokens" -f -a "list" -d 'List join tokens (never the secrets)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from join-tokens" -f -a "revoke" -d 'Revoke a join token at once'

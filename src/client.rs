@@ -15,12 +15,13 @@ use crate::api::auth::{
     ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginRequest, LoginResponse,
 };
 use crate::api::import::{ImportBatch, ImportReport, OnConflict};
+use crate::api::join_tokens::{CreateJoinTokenRequest, JoinTokenCreated, JoinTokenView};
 use crate::api::nodes::{
     HeartbeatRequest, HeartbeatResponse, NodeView, PatchNodeRequest, RegisterNodeRequest,
     RegisterNodeResponse, RevokeTokenResponse, RotateTokenRequest, RotateTokenResponse,
 };
 use crate::api::status::StatusResponse;
-use crate::api::{ErrorBody, NODE_TOKEN_HEADER};
+use crate::api::{ErrorBody, JOIN_TOKEN_HEADER, NODE_TOKEN_HEADER};
 use crate::secret::Secret;
 
 /// What can go wrong talking to the daemon.
@@ -114,13 +115,28 @@ impl Client {
         body: Option<&dyn erased::Body>,
         node_token: Option<&Secret>,
     ) -> Result<Bytes> {
+        let secrets: Vec<(&'static str, &Secret)> = node_token
+            .map(|t| (NODE_TOKEN_HEADER, t))
+            .into_iter()
+            .collect();
+        self.call_with(method, path, body, &secrets).await
+    }
+
+    /// [`Client::call`] with secret headers (`X-Node-Token`, `X-Join-Token`).
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+        secrets: &[(&'static str, &Secret)],
+    ) -> Result<Bytes> {
         let url = self.url(path);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
         }
-        if let Some(t) = node_token {
-            req = req.header(NODE_TOKEN_HEADER, t.expose());
+        for (name, value) in secrets {
+            req = req.header(*name, value.expose());
         }
         if let Some(b) = body {
             req = req
@@ -272,7 +288,22 @@ impl Client {
             .await
     }
 
-    /// Registers this machine (no credentials needed).
+    pub async fn list_join_tokens(&self) -> Result<Reply<Vec<JoinTokenView>>> {
+        self.typed(Method::GET, "/v0/join-tokens", None).await
+    }
+
+    pub async fn create_join_token(
+        &self,
+        req: &CreateJoinTokenRequest,
+    ) -> Result<Reply<JoinTokenCreated>> {
+        self.typed(Method::POST, "/v0/join-tokens", Some(req)).await
+    }
+
+    pub async fn delete_join_token(&self, id: &str) -> Result<()> {
+        let path = format!("/v0/join-tokens/{}", encode(id));
+        self.call(Method::DELETE, &path, None, None).await.map(drop)
+    }
+
     /// Registers a machine. `proof` is the token the machine holds from an
     /// earlier registration, if any: only with it does a known node keep its
     /// id (without it the daemon makes a new pending node).
@@ -280,9 +311,15 @@ impl Client {
         &self,
         req: &RegisterNodeRequest,
         proof: Option<&Secret>,
+        join_token: Option<&Secret>,
     ) -> Result<RegisterNodeResponse> {
+        let secrets: Vec<(&'static str, &Secret)> = proof
+            .map(|t| (NODE_TOKEN_HEADER, t))
+            .into_iter()
+            .chain(join_token.map(|t| (JOIN_TOKEN_HEADER, t)))
+            .collect();
         let raw = self
-            .call(Method::POST, "/v0/nodes", Some(req), proof)
+            .call_with(Method::POST, "/v0/nodes", Some(req), &secrets)
             .await?;
         decode(&self.url("/v0/nodes"), &raw)
     }

@@ -14,6 +14,8 @@ use subtle::ConstantTimeEq;
 pub const API_KEY_PREFIX: &str = "llmlb_ak_";
 /// Prefix of node runtime tokens.
 pub const RUNTIME_TOKEN_PREFIX: &str = "llmlb_rt_";
+/// Prefix of join tokens, which let machines register.
+pub const JOIN_TOKEN_PREFIX: &str = "llmlb_jt_";
 /// Prefix of dashboard session tokens.
 pub const SESSION_TOKEN_PREFIX: &str = "llmlb_st_";
 

@@ -445,6 +445,18 @@ async fn real_answers_fit_the_schemas() {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_fits(&doc, "ApiKeyCreated", &r.body);
+    for body in [
+        json!({"name": "doc", "uses": 2, "tags": ["t"], "auto_approve": true}),
+        json!({"never_expires": true}),
+    ] {
+        let r = d.admin_post("/v0/join-tokens", body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_fits(&doc, "JoinTokenCreated", &r.body);
+    }
+    let r = d.admin_get("/v0/join-tokens").await;
+    for t in r.body.as_array().expect("a JSON array") {
+        assert_fits(&doc, "JoinTokenView", t);
+    }
     let r = d.admin_get("/v0/api-keys").await;
     assert_eq!(r.status, 200, "{}", r.body);
     for k in r.body.as_array().expect("a JSON array") {

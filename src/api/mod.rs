@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod import;
+pub mod join_tokens;
 pub mod nodes;
 pub mod status;
 
@@ -18,6 +19,9 @@ pub struct ErrorBody {
 
 /// Header that carries a node's runtime token.
 pub const NODE_TOKEN_HEADER: &str = "x-node-token";
+
+/// Header that carries a join token on a registration.
+pub const JOIN_TOKEN_HEADER: &str = "x-join-token";
 
 /// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or
 /// a value (`Some(Some(v))`), for PATCH bodies where `null` clears a field.

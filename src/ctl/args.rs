@@ -74,6 +74,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeysCommand,
     },
+    /// Create, list and revoke join tokens, which let machines register.
+    #[command(name = "join-tokens")]
+    JoinTokens {
+        #[command(subcommand)]
+        command: JoinTokensCommand,
+    },
     /// Log in with a username and password and save the session for later
     /// commands (mode 0600 under the user's config dir).
     Login(LoginArgs),
@@ -203,6 +209,40 @@ pub enum ApiKeysCommand {
     },
 }
 
+#[derive(Debug, Clone, Subcommand)]
+pub enum JoinTokensCommand {
+    /// Create a join token; it is printed this once. Give it to the agents:
+    /// llmlb-node --join-token-file FILE.
+    Create {
+        /// A label for people.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// How long it is valid (e.g. 24h, 7d), from 1s to 365d.
+        #[arg(long, default_value = "24h", value_parser = parse_join_ttl,
+              conflicts_with = "never_expires")]
+        ttl: Duration,
+        /// The token never expires (revoke it when done).
+        #[arg(long)]
+        never_expires: bool,
+        /// How many registrations it admits [default: unlimited].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        uses: Option<u64>,
+        /// A tag for every node that registers with it; repeat for several.
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Approve the nodes that register with it at once.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// List join tokens (never the secrets).
+    List,
+    /// Revoke a join token at once.
+    Revoke {
+        /// Token id or a unique prefix of at least 4 characters.
+        id: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
     /// Everything.
@@ -270,6 +310,18 @@ impl From<ConflictArg> for OnConflict {
 
 /// A duration from 1 s to ten years, the lifetimes the daemon accepts for an
 /// API key: refused here, before any request is sent.
+fn parse_join_ttl(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if (1..=crate::api::join_tokens::MAX_JOIN_TOKEN_TTL_SECS).contains(&d.as_secs()) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{text:?} is out of range: a join token lives from 1s to 365d; use \
+             --never-expires for one that does not expire"
+        ))
+    }
+}
+
 fn parse_key_lifetime(text: &str) -> Result<Duration, String> {
     let d = parse_duration(text)?;
     if (1..=MAX_API_KEY_LIFETIME_SECS).contains(&d.as_secs()) {

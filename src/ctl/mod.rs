@@ -8,6 +8,7 @@ pub mod connection;
 pub mod error;
 pub mod escape;
 pub mod generate;
+pub mod join_tokens;
 pub mod migrate;
 pub mod nodes;
 pub mod output;
@@ -52,6 +53,7 @@ async fn dispatch(args: &CtlArgs) -> CmdResult {
         }
         Command::Nodes { command } => nodes::run(args, command).await,
         Command::ApiKeys { command } => api_keys::run(args, command).await,
+        Command::JoinTokens { command } => join_tokens::run(args, command).await,
         Command::MigrateJson(cmd) => migrate::run(args, cmd).await,
     }
 }

@@ -11,6 +11,7 @@ use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrange
 use super::escape::{escape, escape_text};
 use crate::api::auth::{ApiKeyCreated, ApiKeyView};
 use crate::api::import::ImportReport;
+use crate::api::join_tokens::{JoinTokenCreated, JoinTokenView};
 use crate::api::nodes::{GpuDevice, NodeStatus, NodeView};
 use crate::api::status::StatusResponse;
 
@@ -446,6 +447,80 @@ pub fn api_key_created(k: &ApiKeyCreated) -> String {
         escape(&k.name),
         k.role,
         escape(&k.key)
+    )
+}
+
+pub fn join_tokens(tokens: &[JoinTokenView], now: DateTime<Utc>, color: bool) -> String {
+    if tokens.is_empty() {
+        return "no join tokens".into();
+    }
+    let mut t = table(color);
+    header(
+        &mut t,
+        &[
+            "ID",
+            "NAME",
+            "CREATED",
+            "EXPIRES",
+            "USES LEFT",
+            "TAGS",
+            "AUTO-APPROVE",
+            "LAST USED",
+        ],
+        color,
+    );
+    for j in tokens {
+        let expired = j.expires_at.is_some_and(|e| e <= now);
+        t.add_row(vec![
+            escape(&j.id).into_owned(),
+            if j.name.is_empty() {
+                "-".into()
+            } else {
+                escape(&j.name).into_owned()
+            },
+            relative(Some(j.created_at), now),
+            match j.expires_at {
+                None => "never".into(),
+                Some(e) if expired => format!("expired {}", relative(Some(e), now)),
+                Some(e) => e.format("%Y-%m-%d %H:%M UTC").to_string(),
+            },
+            j.uses_left.map_or("unlimited".into(), |u| u.to_string()),
+            if j.tags.is_empty() {
+                "-".into()
+            } else {
+                escape(&j.tags.join(",")).into_owned()
+            },
+            if j.auto_approve { "yes" } else { "no" }.into(),
+            relative(j.last_used_at, now),
+        ]);
+    }
+    render(t)
+}
+
+pub fn join_token_created(t: &JoinTokenCreated) -> String {
+    let v = &t.view;
+    format!(
+        "created join token {}{} ({}, {}{})\n\n  {}\n\nThis token is shown only now. Give it to \
+         the machines that may register:\n  llmlb-node --join-token-file FILE   (or \
+         LLMLB_JOIN_TOKEN)",
+        escape(&v.id),
+        if v.name.is_empty() {
+            String::new()
+        } else {
+            format!(" \"{}\"", escape(&v.name))
+        },
+        v.expires_at.map_or("never expires".into(), |e| format!(
+            "expires {}",
+            e.format("%Y-%m-%d %H:%M UTC")
+        )),
+        v.uses_left
+            .map_or("unlimited uses".into(), |u| format!("{u} use(s)")),
+        if v.auto_approve {
+            ", nodes approved at once"
+        } else {
+            ""
+        },
+        escape(&t.token)
     )
 }
 

@@ -130,9 +130,24 @@ pub struct DaemonArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub max_notes_bytes: u32,
 
+    /// Who may register: anyone who can reach the daemon (`open`), or only
+    /// machines that send a join token in X-Join-Token (`join-token`;
+    /// create them with llmlbctl join-tokens create). Either way new nodes
+    /// wait in pending unless their join token auto-approves them.
+    #[arg(long, env = "LLMLB_REGISTRATION", value_enum, default_value_t = RegistrationMode::Open)]
+    pub registration: RegistrationMode,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationMode {
+    /// Anyone who can reach the daemon may register (and waits in pending).
+    Open,
+    /// Only registrations with a valid join token.
+    JoinToken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -348,6 +348,25 @@ pub fn rate_limited(
     })
 }
 
+/// The hash of the `X-Join-Token` header, if the request has one.
+pub struct JoinToken(pub Option<TokenHash>);
+
+impl<S: Send + Sync> FromRequestParts<S> for JoinToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(JoinToken(
+            parts
+                .headers
+                .get(crate::api::JOIN_TOKEN_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(TokenHash::of),
+        ))
+    }
+}
+
 /// A body of up to [`IMPORT_BODY_LIMIT`] bytes, for imports.
 pub struct ImportBody(pub Bytes);
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod import;
+pub mod join_tokens;
 mod jsonw;
 mod lane;
 pub mod limits;
@@ -67,6 +68,8 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
     auth::bootstrap(&registry, &data_dir)?;
     import::import_legacy_file(&registry, &data_dir)?;
     let auth = auth::Auth::load(&registry).context("cannot load credentials")?;
+    let join_tokens =
+        join_tokens::JoinTokens::load(&registry).context("cannot load the join tokens")?;
     Ok(AppState(Arc::new(Shared {
         registry,
         auth,
@@ -90,6 +93,8 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         }),
         max_pending: args.max_pending as usize,
         field_limits: args.field_limits(),
+        join_tokens,
+        join_required: args.registration == config::RegistrationMode::JoinToken,
         listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
         started: Instant::now(),

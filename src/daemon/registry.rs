@@ -28,6 +28,7 @@ use crate::api::nodes::{
 };
 use crate::api::status::NodeCounts;
 use crate::secret::{Secret, TokenHash, RUNTIME_TOKEN_PREFIX};
+use crate::store::join_tokens as join_store;
 use crate::store::nodes::{self as node_store, GpuSummary, HeartbeatUpdate, NodeRecord};
 use crate::store::tokens::{self as token_store, TokenKind, TokenRow};
 use crate::store::{Store, StoreError};
@@ -504,6 +505,19 @@ pub struct ValidRegistration {
     pub tags: Vec<String>,
 }
 
+/// What decides how a registration is admitted, besides its body.
+#[derive(Clone, Copy)]
+pub struct RegisterContext<'a> {
+    /// The hash of its `X-Node-Token`.
+    pub proof: Option<TokenHash>,
+    /// The join tokens and the hash of its `X-Join-Token`.
+    pub join: Option<(&'a super::join_tokens::JoinTokens, TokenHash)>,
+    /// `--registration join-token`: a registration that neither proves
+    /// itself nor carries a join token is refused.
+    pub join_required: bool,
+    pub max_pending: usize,
+}
+
 /// What a registration did.
 #[derive(Debug)]
 pub struct Registered {
@@ -512,6 +526,10 @@ pub struct Registered {
     pub proven: bool,
     /// Other nodes with the same machine name and runtime port.
     pub same_machine_name_as: Vec<String>,
+    /// The join token it used, if any.
+    pub join_token: Option<String>,
+    /// Its join token admitted it at once.
+    pub auto_approved: bool,
 }
 
 /// The heartbeat used a successor token: the rotation must be completed
@@ -771,6 +789,12 @@ impl Registry {
         c
     }
 
+    /// Whether `hash` is a runtime token some node holds (a quick check
+    /// before work is done for a registration; `register` decides).
+    pub fn holds_token(&self, hash: &TokenHash) -> bool {
+        self.fleet.read().tokens.contains_key(hash)
+    }
+
     /// Whether a node with this id is known.
     pub fn contains(&self, id: &str) -> bool {
         self.fleet.read().nodes.contains_key(id)
@@ -789,13 +813,18 @@ impl Registry {
     pub fn register(
         &self,
         reg: ValidRegistration,
-        proof: Option<TokenHash>,
-        max_pending: usize,
+        ctx: RegisterContext<'_>,
     ) -> ApiResult<Registered> {
+        let RegisterContext {
+            proof,
+            join,
+            join_required,
+            max_pending,
+        } = ctx;
         let mut store = self.store.lock();
         let wall = Utc::now();
         let now = Instant::now();
-        let (existing, proven, twins) = {
+        let (existing, proven, twins, grant) = {
             let fleet = self.fleet.read();
             let proven = proof.and_then(|hash| {
                 let (id, tref) = fleet.tokens.get(&hash)?;
@@ -818,7 +847,18 @@ impl Registry {
                 .take(MAX_TWINS_SHOWN)
                 .map(|n| n.rec.id.clone())
                 .collect();
-            if proven.is_none() {
+            // A join token is checked (and its use counted below) under the
+            // store lock, so its uses hold under any concurrency. A node
+            // that proved itself needs none.
+            let grant = match join {
+                Some((tokens, hash)) => Some(tokens.grant(&hash, wall)?),
+                None => None,
+            };
+            if join_required && proven.is_none() && grant.is_none() {
+                return Err(super::join_tokens::required());
+            }
+            let auto_approve = grant.as_ref().is_some_and(|g| g.auto_approve);
+            if proven.is_none() && !auto_approve {
                 // Only a registration that proves itself may add to the
                 // pending nodes once there are many of them.
                 let pending = fleet.nodes.values().filter(|n| !n.rec.approved).count();
@@ -836,7 +876,12 @@ impl Registry {
                     ));
                 }
             }
-            (claimed.map(|n| n.rec.clone()), proven.is_some(), twins)
+            (
+                claimed.map(|n| n.rec.clone()),
+                proven.is_some(),
+                twins,
+                grant,
+            )
         };
         let outcome = if existing.is_some() {
             RegistrationOutcome::Updated
@@ -877,10 +922,16 @@ impl Registry {
         rec.supported_runtimes = reg.supported_runtimes;
         // Claimed by a machine: from now on only its token proves it.
         rec.imported_at = None;
-        for t in reg.tags {
+        let granted_tags = grant.as_ref().map(|g| g.tags.clone()).unwrap_or_default();
+        for t in reg.tags.into_iter().chain(granted_tags) {
             if !rec.tags.contains(&t) {
                 rec.tags.push(t);
             }
+        }
+        let auto_approved = grant.as_ref().is_some_and(|g| g.auto_approve);
+        if auto_approved {
+            rec.approved = true;
+            rec.approved_at = Some(wall);
         }
 
         let token = Secret::generate(RUNTIME_TOKEN_PREFIX);
@@ -892,11 +943,20 @@ impl Registry {
             expires_at: None,
             delivered: false,
         };
-        store.transaction(|tx| {
+        store.transaction(|tx| -> ApiResult<()> {
+            if let Some(g) = &grant {
+                if !join_store::use_once(tx, &g.token_id, wall)? {
+                    return Err(ApiError::internal(&"a checked join token had no use left"));
+                }
+            }
             node_store::save(tx, &rec)?;
             token_store::delete_for_node(tx, &rec.id)?;
-            token_store::insert(tx, &row)
+            token_store::insert(tx, &row)?;
+            Ok(())
         })?;
+        if let (Some(g), Some((tokens, _))) = (&grant, join) {
+            tokens.used(&g.token_id, wall);
+        }
 
         let mut fleet = self.fleet.write();
         fleet.forget_tokens(&rec.id);
@@ -918,6 +978,7 @@ impl Registry {
         });
         let id = live.rec.id.clone();
         let node_api_port = live.rec.node_api_port;
+        let node_status = live.status(now, self.cfg.node_timeout);
         fleet.insert(live);
         drop(fleet);
         drop(store);
@@ -927,13 +988,15 @@ impl Registry {
             response: RegisterNodeResponse {
                 node_id: id,
                 status: outcome,
-                node_status: NodeStatus::Pending,
+                node_status,
                 node_api_port,
                 runtime_token: token.expose().to_string(),
                 heartbeat_interval_secs: self.heartbeat_interval_secs(),
             },
             proven,
             same_machine_name_as: twins,
+            join_token: grant.map(|g| g.token_id),
+            auto_approved,
         })
     }
 
@@ -1608,8 +1671,12 @@ mod tests {
                 supported_runtimes: vec!["llama_cpp".into()],
                 tags: vec!["a\"b".into()],
             },
-            None,
-            1000,
+            RegisterContext {
+                proof: None,
+                join: None,
+                join_required: false,
+                max_pending: 1000,
+            },
         )
         .unwrap()
         .response

@@ -37,6 +37,10 @@ pub struct Shared {
     pub login_guard: super::login::LoginGuard,
     /// Most nodes waiting in `pending` before registrations are refused.
     pub max_pending: usize,
+    /// Join tokens that let machines register.
+    pub join_tokens: super::join_tokens::JoinTokens,
+    /// `--registration join-token`: registering needs a join token.
+    pub join_required: bool,
     /// What one registration, heartbeat or node change may carry.
     pub field_limits: super::validate::FieldLimits,
     /// Where the daemon listens, once it does (the probe refuses it).
@@ -103,6 +107,9 @@ routes! {
     POST "/v0/api-keys" => post(handlers::api_keys::create),
     DELETE "/v0/api-keys/{id}" => delete(handlers::api_keys::remove),
     POST "/v0/api-keys/{id}/rotate" => post(handlers::api_keys::rotate),
+    GET "/v0/join-tokens" => get(handlers::join_tokens::list),
+    POST "/v0/join-tokens" => post(handlers::join_tokens::create),
+    DELETE "/v0/join-tokens/{id}" => delete(handlers::join_tokens::remove),
     GET "/v0/status" => get(handlers::status::status),
 }
 

@@ -239,7 +239,15 @@ impl Agent {
 
     async fn register(&mut self) -> Result<(), Step> {
         let req = self.registration()?;
-        match self.client.register(&req, self.proof.as_ref()).await {
+        let join = self
+            .args
+            .join_token()
+            .map_err(|e| Step::Fatal(AgentError::Setup(e)))?;
+        match self
+            .client
+            .register(&req, self.proof.as_ref(), join.as_ref())
+            .await
+        {
             Ok(RegisterNodeResponse {
                 node_id,
                 runtime_token,

@@ -58,6 +58,22 @@ pub struct NodeArgs {
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
 
+    /// A join token from an administrator (llmlbctl join-tokens create),
+    /// sent when registering; needed when the daemon runs with
+    /// --registration join-token. Prefer --join-token-file: a flag's value is
+    /// visible to other users in the process list.
+    #[arg(
+        long,
+        env = "LLMLB_JOIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "join_token_file"
+    )]
+    pub join_token: Option<String>,
+
+    /// Read the join token from this file (its first line).
+    #[arg(long, env = "LLMLB_JOIN_TOKEN_FILE", value_name = "FILE")]
+    pub join_token_file: Option<PathBuf>,
+
     /// Print the GPUs found (NVML and --gpu) as JSON and exit.
     #[arg(long)]
     pub detect: bool,
@@ -69,6 +85,31 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
+    /// The join token from --join-token or --join-token-file, if any.
+    pub fn join_token(&self) -> Result<Option<crate::secret::Secret>, String> {
+        if let Some(t) = self.join_token.as_deref().map(str::trim) {
+            return Ok((!t.is_empty()).then(|| crate::secret::Secret::new(t.to_string())));
+        }
+        let Some(path) = &self.join_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the join token file {}: {e}; check the path and its permissions",
+                path.display()
+            )
+        })?;
+        let token = text.lines().next().unwrap_or("").trim();
+        if token.is_empty() {
+            return Err(format!(
+                "the join token file {} is empty; put the token from llmlbctl join-tokens create \
+                 in it",
+                path.display()
+            ));
+        }
+        Ok(Some(crate::secret::Secret::new(token.to_string())))
+    }
+
     pub fn resolved_state_dir(&self) -> Option<PathBuf> {
         if let Some(d) = &self.state_dir {
             return Some(d.clone());

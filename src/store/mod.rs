@@ -3,6 +3,7 @@
 //! blocking tasks.
 
 pub mod credentials;
+pub mod join_tokens;
 pub mod nodes;
 pub mod tokens;
 
@@ -22,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_token_delivery.sql",
         include_str!("../../migrations/0002_token_delivery.sql"),
+    ),
+    (
+        "0003_join_tokens.sql",
+        include_str!("../../migrations/0003_join_tokens.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod import;
+pub mod join_tokens;
 pub mod nodes;
 pub mod status;
 pub mod tokens;

@@ -11,9 +11,11 @@ use crate::api::nodes::{
 };
 use crate::daemon::error::{ApiError, ApiResult};
 use crate::daemon::extract::{
-    rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, NodeToken, Viewer,
+    rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, JoinToken, NodeToken, Viewer,
 };
+use crate::daemon::join_tokens;
 use crate::daemon::probe;
+use crate::daemon::registry::RegisterContext;
 use crate::daemon::router::AppState;
 use crate::daemon::validate;
 
@@ -23,18 +25,44 @@ pub async fn register(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
     proof: Option<NodeToken>,
+    JoinToken(join): JoinToken,
     ApiJson(req): ApiJson<RegisterNodeRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterNodeResponse>)> {
     rate_limited(&state.register_limit, source, "registration")?;
     let reg = validate::registration(req, &state.field_limits)?;
+    // Before the probe, so that without a valid join token the daemon does
+    // no work on the caller's behalf (checked again, and counted, when the
+    // node is saved).
+    match join {
+        Some(hash) => {
+            state.join_tokens.grant(&hash, chrono::Utc::now())?;
+        }
+        None if state.join_required
+            && !proof
+                .as_ref()
+                .is_some_and(|NodeToken(h)| state.registry.holds_token(h)) =>
+        {
+            return Err(join_tokens::required())
+        }
+        None => {}
+    }
     if state.reachability_check {
         probe::check(&state, reg.ip_address, reg.node_api_port).await?;
     }
     let (machine, ip) = (reg.machine_name.clone(), reg.ip_address);
     let proof = proof.map(|NodeToken(hash)| hash);
-    let max_pending = state.max_pending;
     let done = state
-        .blocking(move |s| s.registry.register(reg, proof, max_pending))
+        .blocking(move |s| {
+            s.registry.register(
+                reg,
+                RegisterContext {
+                    proof,
+                    join: join.map(|hash| (&s.join_tokens, hash)),
+                    join_required: s.join_required,
+                    max_pending: s.max_pending,
+                },
+            )
+        })
         .await?;
     let resp = done.response;
     if proof.is_some() && !done.proven {
@@ -44,7 +72,15 @@ pub async fn register(
              machine name and runtime port; it becomes a node of its own"
         );
     }
-    if done.same_machine_name_as.is_empty() {
+    if done.auto_approved {
+        tracing::info!(
+            node_id = %resp.node_id,
+            machine_name = %machine,
+            ip_address = %ip,
+            join_token = ?done.join_token,
+            "node registered and approved by its join token"
+        );
+    } else if done.same_machine_name_as.is_empty() {
         tracing::info!(
             node_id = %resp.node_id,
             machine_name = %machine,

@@ -1,0 +1,30 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use crate::api::join_tokens::{CreateJoinTokenRequest, JoinTokenCreated, JoinTokenView};
+use crate::daemon::error::ApiResult;
+use crate::daemon::extract::{Admin, ApiJson, Id};
+use crate::daemon::router::AppState;
+
+pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<JoinTokenView>> {
+    Json(state.join_tokens.list())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(req): ApiJson<CreateJoinTokenRequest>,
+) -> ApiResult<(StatusCode, Json<JoinTokenCreated>)> {
+    let created = state
+        .blocking(move |s| s.join_tokens.create(&s.registry, &req, &s.field_limits))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
+    state
+        .blocking(move |s| s.join_tokens.revoke(&s.registry, &id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,217 @@
+//! Join tokens in memory, mirrored from the `join_tokens` table.
+//!
+//! A registration that carries one is checked and its use counted under
+//! the registry's store lock, in the transaction that saves the node
+//! (see [`super::registry::Registry::register`]), so a token with one use
+//! left admits exactly one of any number of simultaneous registrations.
+//! Every change here also runs under that lock, after the database has it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+
+use super::error::{ApiError, ApiResult};
+use super::registry::Registry;
+use super::validate::{self, FieldLimits};
+use crate::api::join_tokens::{
+    CreateJoinTokenRequest, JoinTokenCreated, JoinTokenView, DEFAULT_JOIN_TOKEN_TTL_SECS,
+    MAX_JOIN_TOKEN_TTL_SECS, MAX_JOIN_TOKEN_USES,
+};
+use crate::secret::{Secret, TokenHash, JOIN_TOKEN_PREFIX};
+use crate::store::join_tokens::{self as store, JoinTokenRow};
+use crate::store::StoreError;
+
+/// What a valid join token gives the node that registers with it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub token_id: String,
+    pub tags: Vec<String>,
+    pub auto_approve: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_id: HashMap<String, JoinTokenRow>,
+    by_hash: HashMap<TokenHash, String>,
+}
+
+pub struct JoinTokens {
+    inner: RwLock<Inner>,
+}
+
+fn view(t: &JoinTokenRow) -> JoinTokenView {
+    JoinTokenView {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        uses_left: t.uses_left,
+        tags: t.tags.clone(),
+        auto_approve: t.auto_approve,
+        last_used_at: t.last_used_at,
+    }
+}
+
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "join_token_not_found",
+        format!("no join token has id {id:?}; list them with GET /v0/join-tokens"),
+    )
+}
+
+pub fn required() -> ApiError {
+    ApiError::unauthorized(
+        "join_token_required",
+        "this daemon admits registrations only with a join token: send it in the X-Join-Token \
+         header (llmlb-node --join-token); an administrator creates one with llmlbctl \
+         join-tokens create",
+    )
+}
+
+fn invalid() -> ApiError {
+    // One sentence for unknown, expired, used-up and revoked tokens: a
+    // stranger learns nothing about which tokens exist.
+    ApiError::unauthorized(
+        "join_token_invalid",
+        "the join token is not valid: it is unknown, expired, used up or revoked; ask an \
+         administrator for a new one (llmlbctl join-tokens create)",
+    )
+}
+
+impl JoinTokens {
+    pub fn load(registry: &Registry) -> Result<JoinTokens, StoreError> {
+        let rows = registry.with_store(|s| store::load_all(s.conn()))?;
+        let mut inner = Inner::default();
+        for t in rows {
+            inner.by_hash.insert(t.hash, t.id.clone());
+            inner.by_id.insert(t.id.clone(), t);
+        }
+        Ok(JoinTokens {
+            inner: RwLock::new(inner),
+        })
+    }
+
+    pub fn list(&self) -> Vec<JoinTokenView> {
+        let inner = self.inner.read();
+        let mut out: Vec<JoinTokenView> = inner.by_id.values().map(view).collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out
+    }
+
+    pub fn create(
+        &self,
+        registry: &Registry,
+        req: &CreateJoinTokenRequest,
+        limits: &FieldLimits,
+    ) -> ApiResult<JoinTokenCreated> {
+        let name = req.name.trim();
+        if name.chars().count() > 128 || name.chars().any(validate::is_unsafe_char) {
+            return Err(ApiError::bad_request(
+                "invalid_name",
+                "name must be at most 128 printable characters",
+            ));
+        }
+        validate::labels("tags", &req.tags, limits)?;
+        let now = Utc::now();
+        let ttl = match (req.ttl_secs, req.never_expires) {
+            (Some(_), true) => {
+                return Err(ApiError::bad_request(
+                    "invalid_ttl",
+                    "send either ttl_secs or never_expires, not both",
+                ))
+            }
+            (None, true) => None,
+            (None, false) => Some(DEFAULT_JOIN_TOKEN_TTL_SECS),
+            (Some(s), false) if (1..=MAX_JOIN_TOKEN_TTL_SECS).contains(&s) => Some(s),
+            (Some(_), false) => {
+                return Err(ApiError::bad_request(
+                    "invalid_ttl",
+                    format!(
+                        "ttl_secs must be from 1 to {MAX_JOIN_TOKEN_TTL_SECS} (a year); for a \
+                         token that never expires send never_expires: true"
+                    ),
+                ))
+            }
+        };
+        if req
+            .uses
+            .is_some_and(|u| !(1..=MAX_JOIN_TOKEN_USES).contains(&u))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_uses",
+                format!("uses must be from 1 to {MAX_JOIN_TOKEN_USES}; leave it out for no limit"),
+            ));
+        }
+        let secret = Secret::generate(JOIN_TOKEN_PREFIX);
+        let row = JoinTokenRow {
+            id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
+            name: name.to_string(),
+            hash: secret.hash(),
+            created_at: now,
+            expires_at: ttl.map(|s| now + chrono::Duration::seconds(s as i64)),
+            uses_left: req.uses,
+            tags: req.tags.clone(),
+            auto_approve: req.auto_approve,
+            last_used_at: None,
+        };
+        registry.with_store(|s| store::insert(s.conn(), &row))?;
+        let mut inner = self.inner.write();
+        inner.by_hash.insert(row.hash, row.id.clone());
+        inner.by_id.insert(row.id.clone(), row.clone());
+        tracing::info!(
+            join_token_id = %row.id,
+            uses = ?row.uses_left,
+            auto_approve = row.auto_approve,
+            "join token created"
+        );
+        Ok(JoinTokenCreated {
+            view: view(&row),
+            token: secret.expose().to_string(),
+        })
+    }
+
+    pub fn revoke(&self, registry: &Registry, id: &str) -> ApiResult<()> {
+        registry.with_store(|s| -> ApiResult<()> {
+            if !store::delete(s.conn(), id)? {
+                return Err(not_found(id));
+            }
+            let mut inner = self.inner.write();
+            if let Some(t) = inner.by_id.remove(id) {
+                inner.by_hash.remove(&t.hash);
+            }
+            Ok(())
+        })?;
+        tracing::info!(join_token_id = %id, "join token revoked");
+        Ok(())
+    }
+
+    /// What a registration carrying the token with this hash may do, or
+    /// 401 `join_token_invalid`. Call under the store lock.
+    pub fn grant(&self, hash: &TokenHash, now: DateTime<Utc>) -> ApiResult<Grant> {
+        let inner = self.inner.read();
+        let t = inner
+            .by_hash
+            .get(hash)
+            .and_then(|id| inner.by_id.get(id))
+            .filter(|t| t.hash.ct_eq(hash))
+            .ok_or_else(invalid)?;
+        if t.expires_at.is_some_and(|e| e <= now) || t.uses_left == Some(0) {
+            return Err(invalid());
+        }
+        Ok(Grant {
+            token_id: t.id.clone(),
+            tags: t.tags.clone(),
+            auto_approve: t.auto_approve,
+        })
+    }
+
+    /// Counts a use in memory, after it was committed.
+    pub fn used(&self, id: &str, at: DateTime<Utc>) {
+        if let Some(t) = self.inner.write().by_id.get_mut(id) {
+            t.uses_left = t.uses_left.map(|u| u.saturating_sub(1));
+            t.last_used_at = Some(at);
+        }
+    }
+}
