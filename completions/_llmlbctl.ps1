@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon''s version, uptime and node counts')
             [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'List, inspect, approve and manage nodes')
             [CompletionResult]::new('api-keys', 'api-keys', [CompletionResultType]::ParameterValue, 'Create, list, rotate and revoke API keys')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit trail: who approved, removed, rotated, logged in…')
             [CompletionResult]::new('join-tokens', 'join-tokens', [CompletionResultType]::ParameterValue, 'Create, list and revoke join tokens, which let machines register')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'End the saved session and forget it')
@@ -314,6 +315,21 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
         'llmlbctl;api-keys;help;help' {
             break
         }
+        'llmlbctl;audit' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events of the last this long (e.g. 1h, 7d)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events about this node (id or unique prefix)')
+            [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only this action (node.approve) or group of actions (node)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most events shown, newest first')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the bearer token from this file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: a table for people, or the API''s JSON as is')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the daemon (e.g. 30s)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'llmlbctl;join-tokens' {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL of the daemon')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token: an API key or a session token')
@@ -441,6 +457,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the daemon''s version, uptime and node counts')
             [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'List, inspect, approve and manage nodes')
             [CompletionResult]::new('api-keys', 'api-keys', [CompletionResultType]::ParameterValue, 'Create, list, rotate and revoke API keys')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit trail: who approved, removed, rotated, logged in…')
             [CompletionResult]::new('join-tokens', 'join-tokens', [CompletionResultType]::ParameterValue, 'Create, list and revoke join tokens, which let machines register')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'End the saved session and forget it')
@@ -508,6 +525,9 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbctl' -ScriptBlock {
             break
         }
         'llmlbctl;help;api-keys;rotate' {
+            break
+        }
+        'llmlbctl;help;audit' {
             break
         }
         'llmlbctl;help;join-tokens' {

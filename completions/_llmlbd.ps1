@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmlbd' -ScriptBlock {
             [CompletionResult]::new('--max-name-length', '--max-name-length', [CompletionResultType]::ParameterName, 'Most characters in a machine name, version, tag, GPU or model name')
             [CompletionResult]::new('--max-notes-bytes', '--max-notes-bytes', [CompletionResultType]::ParameterName, 'Most bytes of an administrator''s notes on a node')
             [CompletionResult]::new('--registration', '--registration', [CompletionResultType]::ParameterName, 'Who may register: anyone who can reach the daemon (`open`), or only machines that send a join token in X-Join-Token (`join-token`; create them with llmlbctl join-tokens create). Either way new nodes wait in pending unless their join token auto-approves them')
+            [CompletionResult]::new('--audit-retention', '--audit-retention', [CompletionResultType]::ParameterName, 'How long the audit trail keeps its rows (e.g. 90d); older ones are pruned in the background')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
             [CompletionResult]::new('--no-reachability-check', '--no-reachability-check', [CompletionResultType]::ParameterName, 'Do not probe a registering node''s /v1/models before accepting it')
             [CompletionResult]::new('--require-api-key', '--require-api-key', [CompletionResultType]::ParameterName, 'Require an API key of role inference (or admin) on the /v1 endpoints')

@@ -19,6 +19,9 @@ _llmlbctl() {
             llmlbctl,api-keys)
                 cmd="llmlbctl__subcmd__api__subcmd__keys"
                 ;;
+            llmlbctl,audit)
+                cmd="llmlbctl__subcmd__audit"
+                ;;
             llmlbctl,completions)
                 cmd="llmlbctl__subcmd__completions"
                 ;;
@@ -75,6 +78,9 @@ _llmlbctl() {
                 ;;
             llmlbctl__subcmd__help,api-keys)
                 cmd="llmlbctl__subcmd__help__subcmd__api__subcmd__keys"
+                ;;
+            llmlbctl__subcmd__help,audit)
+                cmd="llmlbctl__subcmd__help__subcmd__audit"
                 ;;
             llmlbctl__subcmd__help,completions)
                 cmd="llmlbctl__subcmd__help__subcmd__completions"
@@ -239,7 +245,7 @@ _llmlbctl() {
 
     case "${cmd}" in
         llmlbctl)
-            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys join-tokens login logout migrate-json completions help"
+            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys audit join-tokens login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -562,6 +568,60 @@ _llmlbctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmlbctl__subcmd__audit)
+            opts="-o -h --since --node --action --limit --url --token --token-file --output --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmlbctl__subcmd__completions)
             opts="-o -h --url --token --token-file --output --timeout --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -601,7 +661,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__help)
-            opts="status nodes api-keys join-tokens login logout migrate-json completions help"
+            opts="status nodes api-keys audit join-tokens login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +733,20 @@ _llmlbctl() {
         llmlbctl__subcmd__help__subcmd__api__subcmd__keys__subcmd__rotate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmlbctl__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

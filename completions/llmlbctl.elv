@@ -31,6 +31,7 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
             cand status 'Show the daemon''s version, uptime and node counts'
             cand nodes 'List, inspect, approve and manage nodes'
             cand api-keys 'Create, list, rotate and revoke API keys'
+            cand audit 'Show the audit trail: who approved, removed, rotated, logged in…'
             cand join-tokens 'Create, list and revoke join tokens, which let machines register'
             cand login 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)'
             cand logout 'End the saved session and forget it'
@@ -277,6 +278,20 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
         }
         &'llmlbctl;api-keys;help;help'= {
         }
+        &'llmlbctl;audit'= {
+            cand --since 'Only events of the last this long (e.g. 1h, 7d)'
+            cand --node 'Only events about this node (id or unique prefix)'
+            cand --action 'Only this action (node.approve) or group of actions (node)'
+            cand --limit 'Most events shown, newest first'
+            cand --url 'URL of the daemon'
+            cand --token 'Bearer token: an API key or a session token'
+            cand --token-file 'Read the bearer token from this file'
+            cand -o 'Output format: a table for people, or the API''s JSON as is'
+            cand --output 'Output format: a table for people, or the API''s JSON as is'
+            cand --timeout 'How long to wait for the daemon (e.g. 30s)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'llmlbctl;join-tokens'= {
             cand --url 'URL of the daemon'
             cand --token 'Bearer token: an API key or a session token'
@@ -391,6 +406,7 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
             cand status 'Show the daemon''s version, uptime and node counts'
             cand nodes 'List, inspect, approve and manage nodes'
             cand api-keys 'Create, list, rotate and revoke API keys'
+            cand audit 'Show the audit trail: who approved, removed, rotated, logged in…'
             cand join-tokens 'Create, list and revoke join tokens, which let machines register'
             cand login 'Log in with a username and password and save the session for later commands (mode 0600 under the user''s config dir)'
             cand logout 'End the saved session and forget it'
@@ -442,6 +458,8 @@ set edit:completion:arg-completer[llmlbctl] = {|@words|
         &'llmlbctl;help;api-keys;revoke'= {
         }
         &'llmlbctl;help;api-keys;rotate'= {
+        }
+        &'llmlbctl;help;audit'= {
         }
         &'llmlbctl;help;join-tokens'= {
             cand create 'Create a join token; it is printed this once. Give it to the agents: llmlb-node --join-token-file FILE'

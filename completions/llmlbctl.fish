@@ -35,6 +35,7 @@ complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -s V -l version -d 'Prin
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "audit" -d 'Show the audit trail: who approved, removed, rotated, logged in…'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "join-tokens" -d 'Create, list and revoke join tokens, which let machines register'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "logout" -d 'End the saved session and forget it'
@@ -201,6 +202,17 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key at once'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Replace a key\'s secret; the old one stops working. The new secret is printed this once'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l since -d 'Only events of the last this long (e.g. 1h, 7d)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l node -d 'Only events about this node (id or unique prefix)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l action -d 'Only this action (node.approve) or group of actions (node)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l limit -d 'Most events shown, newest first' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l url -d 'URL of the daemon' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l token -d 'Bearer token: an API key or a session token' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
+json\t''"
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token-file -d 'Read the bearer token from this file' -r -F
@@ -278,15 +290,16 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s o -l o
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "join-tokens" -d 'Create, list and revoke join tokens, which let machines register'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "logout" -d 'End the saved session and forget it'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "migrate-json" -d 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys join-tokens login logout migrate-json completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "status" -d 'Show the daemon\'s version, uptime and node counts'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "nodes" -d 'List, inspect, approve and manage nodes'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "api-keys" -d 'Create, list, rotate and revoke API keys'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "audit" -d 'Show the audit trail: who approved, removed, rotated, logged in…'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "join-tokens" -d 'Create, list and revoke join tokens, which let machines register'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "login" -d 'Log in with a username and password and save the session for later commands (mode 0600 under the user\'s config dir)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "logout" -d 'End the saved session and forget it'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "migrate-json" -d 'Import a legacy nodes.json into the daemon (JSON → SQLite)'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and not __fish_seen_subcommand_from status nodes api-keys audit join-tokens login logout migrate-json completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "list" -d 'List nodes, pending ones first'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "show" -d 'Show one node in detail'
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand help; and __fish_seen_subcommand_from nodes" -f -a "approve" -d 'Approve pending nodes so they receive traffic'

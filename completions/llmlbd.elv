@@ -40,6 +40,7 @@ set edit:completion:arg-completer[llmlbd] = {|@words|
             cand --max-name-length 'Most characters in a machine name, version, tag, GPU or model name'
             cand --max-notes-bytes 'Most bytes of an administrator''s notes on a node'
             cand --registration 'Who may register: anyone who can reach the daemon (`open`), or only machines that send a join token in X-Join-Token (`join-token`; create them with llmlbctl join-tokens create). Either way new nodes wait in pending unless their join token auto-approves them'
+            cand --audit-retention 'How long the audit trail keeps its rows (e.g. 90d); older ones are pruned in the background'
             cand --log-format 'Log format on stderr'
             cand --no-reachability-check 'Do not probe a registering node''s /v1/models before accepting it'
             cand --require-api-key 'Require an API key of role inference (or admin) on the /v1 endpoints'

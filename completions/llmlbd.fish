@@ -21,6 +21,7 @@ complete -c llmlbd -l max-name-length -d 'Most characters in a machine name, ver
 complete -c llmlbd -l max-notes-bytes -d 'Most bytes of an administrator\'s notes on a node' -r
 complete -c llmlbd -l registration -d 'Who may register: anyone who can reach the daemon (`open`), or only machines that send a join token in X-Join-Token (`join-token`; create them with llmlbctl join-tokens create). Either way new nodes wait in pending unless their join token auto-approves them' -r -f -a "open\t'Anyone who can reach the daemon may register (and waits in pending)'
 join-token\t'Only registrations with a valid join token'"
+complete -c llmlbd -l audit-retention -d 'How long the audit trail keeps its rows (e.g. 90d); older ones are pruned in the background' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

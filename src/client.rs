@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 
 use bytes::Bytes;
 
+use crate::api::audit::AuditEntry;
 use crate::api::auth::{
     ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginRequest, LoginResponse,
 };
@@ -286,6 +287,21 @@ impl Client {
     pub async fn rotate_api_key(&self, id: &str) -> Result<Reply<ApiKeyCreated>> {
         self.typed(Method::POST, &key_path(id, "/rotate"), None)
             .await
+    }
+
+    /// `GET /v0/audit` with a query string built by the caller (values
+    /// percent-encoded here).
+    pub async fn audit(&self, query: &[(&str, String)]) -> Result<Reply<Vec<AuditEntry>>> {
+        let qs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        let path = if qs.is_empty() {
+            "/v0/audit".to_string()
+        } else {
+            format!("/v0/audit?{}", qs.join("&"))
+        };
+        self.typed(Method::GET, &path, None).await
     }
 
     pub async fn list_join_tokens(&self) -> Result<Reply<Vec<JoinTokenView>>> {

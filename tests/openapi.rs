@@ -457,6 +457,12 @@ async fn real_answers_fit_the_schemas() {
     for t in r.body.as_array().expect("a JSON array") {
         assert_fits(&doc, "JoinTokenView", t);
     }
+    let r = d.admin_get("/v0/audit").await;
+    let rows = r.body.as_array().expect("a JSON array");
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_fits(&doc, "AuditEntry", row);
+    }
     let r = d.admin_get("/v0/api-keys").await;
     assert_eq!(r.status, 200, "{}", r.body);
     for k in r.body.as_array().expect("a JSON array") {

@@ -1,6 +1,7 @@
 //! The wire contract of the `/v0` API, shared by the daemon, `llmlbctl` and
 //! `llmlb-node`. Nothing else in the crate builds these JSON shapes by hand.
 
+pub mod audit;
 pub mod auth;
 pub mod import;
 pub mod join_tokens;

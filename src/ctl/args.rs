@@ -74,6 +74,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeysCommand,
     },
+    /// Show the audit trail: who approved, removed, rotated, logged in…
+    Audit(AuditArgs),
     /// Create, list and revoke join tokens, which let machines register.
     #[command(name = "join-tokens")]
     JoinTokens {
@@ -207,6 +209,23 @@ pub enum ApiKeysCommand {
         /// Key id or a unique prefix of at least 4 characters.
         id: String,
     },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
+    /// Only events of the last this long (e.g. 1h, 7d).
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// Only events about this node (id or unique prefix).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Only this action (node.approve) or group of actions (node).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Most events shown, newest first.
+    #[arg(long, default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod args;
+pub mod audit;
 pub mod auth;
 pub mod connection;
 pub mod error;
@@ -54,6 +55,7 @@ async fn dispatch(args: &CtlArgs) -> CmdResult {
         Command::Nodes { command } => nodes::run(args, command).await,
         Command::ApiKeys { command } => api_keys::run(args, command).await,
         Command::JoinTokens { command } => join_tokens::run(args, command).await,
+        Command::Audit(cmd) => audit::run(args, cmd).await,
         Command::MigrateJson(cmd) => migrate::run(args, cmd).await,
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 
 use super::escape::{escape, escape_text};
+use crate::api::audit::AuditEntry;
 use crate::api::auth::{ApiKeyCreated, ApiKeyView};
 use crate::api::import::ImportReport;
 use crate::api::join_tokens::{JoinTokenCreated, JoinTokenView};
@@ -448,6 +449,51 @@ pub fn api_key_created(k: &ApiKeyCreated) -> String {
         k.role,
         escape(&k.key)
     )
+}
+
+/// `llmlbctl audit`: newest first.
+pub fn audit(entries: &[AuditEntry], now: DateTime<Utc>, color: bool) -> String {
+    if entries.is_empty() {
+        return "no audit events".into();
+    }
+    let mut t = table(color);
+    header(
+        &mut t,
+        &[
+            "TIME", "ACTOR", "SOURCE", "ACTION", "TARGET", "OUTCOME", "DETAIL",
+        ],
+        color,
+    );
+    for e in entries {
+        let actor = match (&e.actor_name, &e.actor_id) {
+            (Some(name), Some(id)) if name != id => format!("{} {name} ({id})", e.actor_kind),
+            (_, Some(id)) => format!("{} {id}", e.actor_kind),
+            (Some(name), None) => format!("{} {name}", e.actor_kind),
+            (None, None) => e.actor_kind.clone(),
+        };
+        t.add_row(vec![
+            format!(
+                "{} ({})",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                relative(Some(e.at), now)
+            ),
+            escape(&actor).into_owned(),
+            e.source
+                .as_deref()
+                .map_or("-".into(), |s| escape(s).into_owned()),
+            escape(&e.action).into_owned(),
+            e.target
+                .as_deref()
+                .map_or("-".into(), |s| escape(s).into_owned()),
+            escape(&e.outcome).into_owned(),
+            if e.detail.is_empty() {
+                "-".into()
+            } else {
+                escape(&e.detail).into_owned()
+            },
+        ]);
+    }
+    render(t)
 }
 
 pub fn join_tokens(tokens: &[JoinTokenView], now: DateTime<Utc>, color: bool) -> String {

@@ -14,6 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
+use super::audit::Actor;
 use super::error::{ApiError, ApiResult};
 use super::login::{LoginGuard, PasswordSlot, UNKNOWN_USER};
 use super::registry::Registry;
@@ -22,6 +23,7 @@ use crate::api::auth::{
     MAX_API_KEY_LIFETIME_SECS,
 };
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
+use crate::store::audit as audit_store;
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
 use crate::store::StoreError;
 
@@ -125,6 +127,16 @@ impl Auth {
         Ok(cred.principal.clone())
     }
 
+    /// Who `p` is, for the audit trail.
+    pub fn actor(&self, p: &Principal, source: std::net::IpAddr) -> Actor {
+        match &p.kind {
+            PrincipalKind::ApiKey { id } => {
+                Actor::api_key(id, self.keys.read().get(id).map(|k| k.name.clone()), source)
+            }
+            PrincipalKind::Session { username, .. } => Actor::user(username, source),
+        }
+    }
+
     pub fn list_keys(&self) -> Vec<ApiKeyView> {
         let used = self.used.lock().clone();
         let mut out: Vec<ApiKeyView> = self
@@ -148,6 +160,7 @@ impl Auth {
         &self,
         registry: &Registry,
         req: &CreateApiKeyRequest,
+        actor: &Actor,
     ) -> ApiResult<ApiKeyCreated> {
         let name = req.name.trim();
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
@@ -185,14 +198,29 @@ impl Auth {
             expires_at,
             last_used_at: None,
         };
-        registry.with_store(|s| cred::insert_api_key(s.conn(), &row))?;
+        let audit = actor.ok(
+            "api_key.create",
+            &row.id,
+            format!("{} ({})", row.name, row.role),
+        );
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                cred::insert_api_key(tx, &row)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         self.creds.write().insert(row.hash, key_credential(&row));
         self.keys.write().insert(row.id.clone(), row.clone());
         tracing::info!(key_id = %row.id, name = %row.name, role = %row.role, "API key created");
         Ok(created(&row, secret))
     }
 
-    pub fn rotate_key(&self, registry: &Registry, id: &str) -> ApiResult<ApiKeyCreated> {
+    pub fn rotate_key(
+        &self,
+        registry: &Registry,
+        id: &str,
+        actor: &Actor,
+    ) -> ApiResult<ApiKeyCreated> {
         let secret = Secret::generate(API_KEY_PREFIX);
         let now = Utc::now();
         let mut keys = self.keys.write();
@@ -207,7 +235,13 @@ impl Auth {
                 ),
             ));
         }
-        registry.with_store(|s| cred::rotate_api_key(s.conn(), id, secret.hash(), now))?;
+        let audit = actor.ok("api_key.rotate", id, row.name.clone());
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                cred::rotate_api_key(tx, id, secret.hash(), now)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         let mut creds = self.creds.write();
         creds.remove(&row.hash);
         row.hash = secret.hash();
@@ -219,10 +253,16 @@ impl Auth {
         Ok(created(row, secret))
     }
 
-    pub fn delete_key(&self, registry: &Registry, id: &str) -> ApiResult<()> {
+    pub fn delete_key(&self, registry: &Registry, id: &str, actor: &Actor) -> ApiResult<()> {
         let mut keys = self.keys.write();
         let row = keys.get(id).ok_or_else(|| key_not_found(id))?;
-        registry.with_store(|s| cred::delete_api_key(s.conn(), id))?;
+        let audit = actor.ok("api_key.revoke", id, row.name.clone());
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                cred::delete_api_key(tx, id)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         self.creds.write().remove(&row.hash);
         keys.remove(id);
         self.used.lock().remove(id);
@@ -257,6 +297,19 @@ impl Auth {
                 // type passwords into the user field.
                 let shown = other.as_ref().map_or(UNKNOWN_USER, |u| u.username.as_str());
                 guard.failed(username, shown, source);
+                let audit = Actor::anonymous(source).did(
+                    "login.failure",
+                    other.as_ref().map(|u| u.username.as_str()),
+                    "denied",
+                    if other.is_some() {
+                        "wrong password"
+                    } else {
+                        UNKNOWN_USER
+                    },
+                );
+                if let Err(e) = registry.with_store(|s| audit_store::insert(s.conn(), &audit)) {
+                    tracing::error!(error = %e, "cannot record a failed login in the audit trail");
+                }
                 return Err(ApiError::unauthorized(
                     "invalid_credentials",
                     "wrong username or password",
@@ -273,7 +326,13 @@ impl Auth {
             created_at: now,
             expires_at: now + SESSION_TTL,
         };
-        registry.with_store(|s| cred::insert_session(s.conn(), &row))?;
+        let audit = Actor::user(&user.username, source).ok("login.success", &user.username, "");
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                cred::insert_session(tx, &row)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         self.creds.write().insert(
             row.hash,
             session_credential(&row, user.username.clone(), user.role),
@@ -288,10 +347,10 @@ impl Auth {
     }
 
     /// Ends the session that `token` belongs to.
-    pub fn logout(&self, registry: &Registry, token: &str) -> ApiResult<()> {
+    pub fn logout(&self, registry: &Registry, token: &str, source: IpAddr) -> ApiResult<()> {
         let hash = TokenHash::of(token);
-        let id = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
-            Some(PrincipalKind::Session { id, .. }) => id.clone(),
+        let (id, username) = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
+            Some(PrincipalKind::Session { id, username }) => (id.clone(), username.clone()),
             Some(PrincipalKind::ApiKey { .. }) => {
                 return Err(ApiError::bad_request(
                     "not_a_session",
@@ -306,7 +365,13 @@ impl Auth {
                 ))
             }
         };
-        registry.with_store(|s| cred::delete_session(s.conn(), &id))?;
+        let audit = Actor::user(&username, source).ok("logout", &username, "");
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                cred::delete_session(tx, &id)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         self.creds.write().remove(&hash);
         Ok(())
     }

@@ -137,6 +137,11 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_REGISTRATION", value_enum, default_value_t = RegistrationMode::Open)]
     pub registration: RegistrationMode,
 
+    /// How long the audit trail keeps its rows (e.g. 90d); older ones are
+    /// pruned in the background.
+    #[arg(long, env = "LLMLB_AUDIT_RETENTION", default_value = "90d", value_parser = parse_duration)]
+    pub audit_retention: Duration,
+
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

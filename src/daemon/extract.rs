@@ -251,8 +251,8 @@ fn require(parts: &Parts, state: &AppState, allowed: &[Role]) -> Result<Principa
     }
 }
 
-/// An admin caller.
-pub struct Admin(#[allow(dead_code)] pub Principal);
+/// An admin caller, and who it is for the audit trail.
+pub struct Admin(#[allow(dead_code)] pub Principal, pub super::audit::Actor);
 
 /// A caller that may read the fleet (viewer or admin).
 pub struct Viewer(#[allow(dead_code)] pub Principal);
@@ -261,7 +261,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        require(parts, state, &[Role::Admin]).map(Admin)
+        let p = require(parts, state, &[Role::Admin])?;
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+        let actor = state.auth.actor(&p, source);
+        Ok(Admin(p, actor))
     }
 }
 

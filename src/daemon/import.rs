@@ -8,6 +8,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::value::RawValue;
 
+use super::audit::Actor;
 use super::error::ApiResult;
 use super::registry::Registry;
 use crate::api::import::{ImportReport, InvalidRecord, OnConflict};
@@ -24,6 +25,7 @@ pub fn import(
     first_index: usize,
     on_conflict: OnConflict,
     dry_run: bool,
+    actor: &Actor,
 ) -> ApiResult<ImportReport> {
     let now = Utc::now();
     let mut report = ImportReport {
@@ -72,6 +74,7 @@ pub fn import(
             }
         },
         dry_run,
+        actor,
     )?;
     report.imported = imported;
     report.updated = updated;
@@ -115,7 +118,15 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
     let fail = |e: super::error::ApiError| {
         anyhow::anyhow!("importing {} failed: {}", path.display(), e.message)
     };
-    let check = import(registry, &records, 0, OnConflict::Skip, true).map_err(fail)?;
+    let check = import(
+        registry,
+        &records,
+        0,
+        OnConflict::Skip,
+        true,
+        &Actor::daemon(),
+    )
+    .map_err(fail)?;
     if let Some(bad) = check.invalid.first() {
         let (line, column) = legacy::position_of(text, records[bad.index]);
         anyhow::bail!(
@@ -126,7 +137,15 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
             bad.reason
         );
     }
-    let report = import(registry, &records, 0, OnConflict::Skip, false).map_err(fail)?;
+    let report = import(
+        registry,
+        &records,
+        0,
+        OnConflict::Skip,
+        false,
+        &Actor::daemon(),
+    )
+    .map_err(fail)?;
     debug_assert!(
         report.invalid.is_empty(),
         "the dry run found no invalid record"

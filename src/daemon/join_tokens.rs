@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 
+use super::audit::Actor;
 use super::error::{ApiError, ApiResult};
 use super::registry::Registry;
 use super::validate::{self, FieldLimits};
@@ -19,6 +20,7 @@ use crate::api::join_tokens::{
     MAX_JOIN_TOKEN_TTL_SECS, MAX_JOIN_TOKEN_USES,
 };
 use crate::secret::{Secret, TokenHash, JOIN_TOKEN_PREFIX};
+use crate::store::audit as audit_store;
 use crate::store::join_tokens::{self as store, JoinTokenRow};
 use crate::store::StoreError;
 
@@ -105,6 +107,7 @@ impl JoinTokens {
         registry: &Registry,
         req: &CreateJoinTokenRequest,
         limits: &FieldLimits,
+        actor: &Actor,
     ) -> ApiResult<JoinTokenCreated> {
         let name = req.name.trim();
         if name.chars().count() > 128 || name.chars().any(validate::is_unsafe_char) {
@@ -156,7 +159,28 @@ impl JoinTokens {
             auto_approve: req.auto_approve,
             last_used_at: None,
         };
-        registry.with_store(|s| store::insert(s.conn(), &row))?;
+        let audit = actor.ok(
+            "join_token.create",
+            &row.id,
+            format!(
+                "{}{}, {}{}",
+                if row.name.is_empty() { "" } else { "name " },
+                row.name,
+                row.uses_left
+                    .map_or("unlimited uses".into(), |u| format!("{u} use(s)")),
+                if row.auto_approve {
+                    ", auto-approve"
+                } else {
+                    ""
+                }
+            ),
+        );
+        registry.with_store(|s| {
+            s.transaction(|tx| {
+                store::insert(tx, &row)?;
+                audit_store::insert(tx, &audit)
+            })
+        })?;
         let mut inner = self.inner.write();
         inner.by_hash.insert(row.hash, row.id.clone());
         inner.by_id.insert(row.id.clone(), row.clone());
@@ -172,11 +196,16 @@ impl JoinTokens {
         })
     }
 
-    pub fn revoke(&self, registry: &Registry, id: &str) -> ApiResult<()> {
+    pub fn revoke(&self, registry: &Registry, id: &str, actor: &Actor) -> ApiResult<()> {
+        let audit = actor.ok("join_token.revoke", id, "");
         registry.with_store(|s| -> ApiResult<()> {
-            if !store::delete(s.conn(), id)? {
-                return Err(not_found(id));
-            }
+            s.transaction(|tx| -> ApiResult<()> {
+                if !store::delete(tx, id)? {
+                    return Err(not_found(id));
+                }
+                audit_store::insert(tx, &audit)?;
+                Ok(())
+            })?;
             let mut inner = self.inner.write();
             if let Some(t) = inner.by_id.remove(id) {
                 inner.by_hash.remove(&t.hash);

@@ -1,5 +1,6 @@
 //! `llmlbd`: the node registry daemon.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
@@ -37,6 +38,8 @@ use crate::store::{Store, DB_FILE};
 
 /// How often heartbeat metrics are written behind.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// How often audit rows past the retention are removed (also at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How often liveness and token deadlines are checked.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How often the WAL is checkpointed: often, so each checkpoint copies (and
@@ -93,6 +96,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         }),
         max_pending: args.max_pending as usize,
         field_limits: args.field_limits(),
+        audit_retention: args.audit_retention,
         join_tokens,
         join_required: args.registration == config::RegistrationMode::JoinToken,
         listen_addr: std::sync::OnceLock::new(),
@@ -109,6 +113,8 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
     checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -116,6 +122,24 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
             _ = sweep.tick() => {
                 if let Err(e) = state.blocking(|s| s.registry.sweep()).await {
                     tracing::error!(error = %e, "sweep failed");
+                }
+            }
+            _ = prune.tick() => {
+                let keep = chrono::Duration::from_std(state.audit_retention)
+                    .unwrap_or(chrono::Duration::MAX);
+                let before = Utc::now().checked_sub_signed(keep);
+                let done = state
+                    .blocking(move |s| match before {
+                        Some(before) => Ok(s
+                            .registry
+                            .with_store(|st| crate::store::audit::prune(st.conn(), before))?),
+                        None => Ok(0),
+                    })
+                    .await;
+                match done {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "pruned old audit rows"),
+                    Err(e) => tracing::error!(error = %e, "pruning the audit trail failed"),
                 }
             }
             _ = flush.tick() => {

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
+use super::audit::Actor;
 use super::error::{ApiError, ApiResult};
 use super::jsonw;
 use crate::api::nodes::{
@@ -28,6 +29,7 @@ use crate::api::nodes::{
 };
 use crate::api::status::NodeCounts;
 use crate::secret::{Secret, TokenHash, RUNTIME_TOKEN_PREFIX};
+use crate::store::audit::{self as audit_store, AuditRow};
 use crate::store::join_tokens as join_store;
 use crate::store::nodes::{self as node_store, GpuSummary, HeartbeatUpdate, NodeRecord};
 use crate::store::tokens::{self as token_store, TokenKind, TokenRow};
@@ -516,6 +518,8 @@ pub struct RegisterContext<'a> {
     /// itself nor carries a join token is refused.
     pub join_required: bool,
     pub max_pending: usize,
+    /// Where the registration came from, for the audit trail.
+    pub source: Option<IpAddr>,
 }
 
 /// What a registration did.
@@ -820,6 +824,7 @@ impl Registry {
             join,
             join_required,
             max_pending,
+            source,
         } = ctx;
         let mut store = self.store.lock();
         let wall = Utc::now();
@@ -943,6 +948,29 @@ impl Registry {
             expires_at: None,
             delivered: false,
         };
+        let mut audit = Vec::with_capacity(3);
+        let registrant = match (&grant, source) {
+            (Some(g), _) => Actor::join_token(&g.token_id, source),
+            (None, Some(ip)) => Actor::anonymous(ip),
+            (None, None) => Actor::daemon(),
+        };
+        let how = match (proven, outcome, twins.is_empty()) {
+            (true, _, _) => "proved with its runtime token".to_string(),
+            (false, RegistrationOutcome::Updated, _) => "claimed an imported record".to_string(),
+            (false, _, true) => format!("new node {}", rec.machine_name),
+            (false, _, false) => format!(
+                "new node {}; same machine name as {}",
+                rec.machine_name,
+                twins.join(", ")
+            ),
+        };
+        audit.push(registrant.ok("node.register", &rec.id, how));
+        if let Some(g) = &grant {
+            audit.push(registrant.ok("join_token.use", &g.token_id, format!("node {}", rec.id)));
+            if g.auto_approve {
+                audit.push(registrant.ok("node.auto_approve", &rec.id, "by its join token"));
+            }
+        }
         store.transaction(|tx| -> ApiResult<()> {
             if let Some(g) = &grant {
                 if !join_store::use_once(tx, &g.token_id, wall)? {
@@ -952,6 +980,9 @@ impl Registry {
             node_store::save(tx, &rec)?;
             token_store::delete_for_node(tx, &rec.id)?;
             token_store::insert(tx, &row)?;
+            for a in &audit {
+                audit_store::insert(tx, a)?;
+            }
             Ok(())
         })?;
         if let (Some(g), Some((tokens, _))) = (&grant, join) {
@@ -1154,6 +1185,7 @@ impl Registry {
         id: &str,
         check: impl FnOnce(&LiveNode) -> ApiResult<()>,
         change: impl Fn(&mut NodeRecord),
+        audit: AuditRow,
     ) -> ApiResult<NodeView> {
         let mut store = self.store.lock();
         let mut rec = {
@@ -1163,7 +1195,10 @@ impl Registry {
             live.rec.clone()
         };
         change(&mut rec);
-        store.transaction(|tx| node_store::save(tx, &rec))?;
+        store.transaction(|tx| {
+            node_store::save(tx, &rec)?;
+            audit_store::insert(tx, &audit)
+        })?;
         let mut fleet = self.fleet.write();
         let live = fleet
             .nodes
@@ -1183,8 +1218,18 @@ impl Registry {
         Ok(view)
     }
 
-    pub fn approve(&self, id: &str) -> ApiResult<NodeView> {
+    pub fn approve(&self, id: &str, actor: &Actor) -> ApiResult<NodeView> {
         let wall = Utc::now();
+        let twins: Vec<String> = {
+            let fleet = self.fleet.read();
+            let live = fleet.get(id)?;
+            fleet.twins(&live.rec).map(str::to_string).collect()
+        };
+        let detail = if twins.is_empty() {
+            String::new()
+        } else {
+            format!("same machine name as {}", twins.join(", "))
+        };
         let view = self.mutate_node(
             id,
             |live| {
@@ -1203,12 +1248,21 @@ impl Registry {
                 rec.approved = true;
                 rec.approved_at = Some(wall);
             },
+            actor.ok("node.approve", id, detail),
         )?;
         tracing::info!(node_id = id, machine_name = %view.machine_name, "node approved");
         Ok(view)
     }
 
-    pub fn patch(&self, id: &str, p: &PatchNodeRequest) -> ApiResult<NodeView> {
+    pub fn patch(&self, id: &str, p: &PatchNodeRequest, actor: &Actor) -> ApiResult<NodeView> {
+        let fields: Vec<&str> = [
+            ("custom_name", p.custom_name.is_some()),
+            ("notes", p.notes.is_some()),
+            ("tags", p.tags.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect();
         self.mutate_node(
             id,
             |_| Ok(()),
@@ -1223,20 +1277,36 @@ impl Registry {
                     rec.tags = v.clone().unwrap_or_default();
                 }
             },
+            actor.ok("node.edit", id, format!("set {}", fields.join(", "))),
         )
     }
 
-    pub fn set_drained(&self, id: &str, drained: bool) -> ApiResult<NodeView> {
-        self.mutate_node(id, |_| Ok(()), |rec| rec.drained = drained)
+    pub fn set_drained(&self, id: &str, drained: bool, actor: &Actor) -> ApiResult<NodeView> {
+        let action = if drained {
+            "node.drain"
+        } else {
+            "node.undrain"
+        };
+        self.mutate_node(
+            id,
+            |_| Ok(()),
+            |rec| rec.drained = drained,
+            actor.ok(action, id, ""),
+        )
     }
 
     /// Removes a node and revokes its tokens.
-    pub fn delete(&self, id: &str) -> ApiResult<()> {
+    pub fn delete(&self, id: &str, actor: &Actor) -> ApiResult<()> {
         let mut store = self.store.lock();
-        if !self.contains(id) {
-            return Err(ApiError::node_not_found(id));
-        }
-        store.transaction(|tx| node_store::delete(tx, id))?;
+        let name = {
+            let fleet = self.fleet.read();
+            fleet.get(id)?.rec.machine_name.clone()
+        };
+        let audit = actor.ok("node.remove", id, format!("machine name {name}"));
+        store.transaction(|tx| {
+            node_store::delete(tx, id)?;
+            audit_store::insert(tx, &audit)
+        })?;
         self.fleet.write().remove(id);
         self.touch_routing();
         tracing::info!(node_id = id, "node removed");
@@ -1246,10 +1316,15 @@ impl Registry {
     /// Starts a rotation: a successor token is handed to the node in its next
     /// heartbeat reply; the current one works until the node uses the
     /// successor or `grace` runs out.
-    pub fn rotate(&self, id: &str, grace: Option<Duration>) -> ApiResult<RotateTokenResponse> {
+    pub fn rotate(
+        &self,
+        id: &str,
+        grace: Option<Duration>,
+        actor: &Actor,
+    ) -> ApiResult<RotateTokenResponse> {
         let grace = grace.unwrap_or(self.cfg.default_grace);
         let mut store = self.store.lock();
-        self.rotate_locked(&mut store, id, grace)
+        self.rotate_locked(&mut store, id, grace, actor, "token.rotate")
     }
 
     fn rotate_locked(
@@ -1257,6 +1332,8 @@ impl Registry {
         store: &mut Store,
         id: &str,
         grace: Duration,
+        actor: &Actor,
+        action: &'static str,
     ) -> ApiResult<RotateTokenResponse> {
         {
             let fleet = self.fleet.read();
@@ -1283,9 +1360,11 @@ impl Registry {
             expires_at: None,
             delivered: false,
         };
+        let audit = actor.ok(action, id, format!("grace {} s", grace.as_secs()));
         store.transaction(|tx| {
             token_store::set_current_expiry(tx, id, expires_at)?;
-            token_store::insert(tx, &row)
+            token_store::insert(tx, &row)?;
+            audit_store::insert(tx, &audit)
         })?;
         let mut fleet = self.fleet.write();
         let live = fleet
@@ -1325,12 +1404,17 @@ impl Registry {
     }
 
     /// Revokes every token of a node at once; it must register again.
-    pub fn revoke(&self, id: &str) -> ApiResult<RevokeTokenResponse> {
+    pub fn revoke(&self, id: &str, actor: &Actor) -> ApiResult<RevokeTokenResponse> {
         let mut store = self.store.lock();
         if !self.contains(id) {
             return Err(ApiError::node_not_found(id));
         }
-        let revoked = store.transaction(|tx| token_store::delete_for_node(tx, id))?;
+        let audit = actor.ok("token.revoke", id, "");
+        let revoked = store.transaction(|tx| {
+            let n = token_store::delete_for_node(tx, id)?;
+            audit_store::insert(tx, &audit)?;
+            Ok::<_, StoreError>(n)
+        })?;
         let mut fleet = self.fleet.write();
         fleet.forget_tokens(id);
         // Without a token it cannot send heartbeats: offline from now.
@@ -1358,26 +1442,36 @@ impl Registry {
         records: Vec<NodeRecord>,
         mut decide: impl FnMut(&NodeRecord, bool) -> bool,
         dry_run: bool,
+        actor: &Actor,
     ) -> ApiResult<()> {
         let mut store = self.store.lock();
+        let mut updated = 0;
         let chosen: Vec<NodeRecord> = {
             let fleet = self.fleet.read();
             records
                 .into_iter()
                 .filter(|r| {
                     let exists = fleet.nodes.contains_key(&r.id);
-                    decide(r, exists)
+                    let take = decide(r, exists);
+                    updated += usize::from(take && exists);
+                    take
                 })
                 .collect()
         };
         if dry_run || chosen.is_empty() {
             return Ok(());
         }
+        let audit = actor.did(
+            "import.nodes",
+            None,
+            "ok",
+            format!("{} imported, {updated} updated", chosen.len() - updated),
+        );
         store.transaction(|tx| {
             for rec in &chosen {
                 node_store::save(tx, rec)?;
             }
-            Ok::<_, StoreError>(())
+            audit_store::insert(tx, &audit)
         })?;
         let mut fleet = self.fleet.write();
         for rec in chosen {
@@ -1532,7 +1626,14 @@ impl Registry {
             let mut store = self.store.lock();
             for id in &too_old {
                 // The node may have been removed since the scan.
-                match self.rotate_locked(&mut store, id, self.cfg.default_grace) {
+                let daemon = Actor::daemon();
+                match self.rotate_locked(
+                    &mut store,
+                    id,
+                    self.cfg.default_grace,
+                    &daemon,
+                    "token.auto_rotate",
+                ) {
                     Ok(_)
                     | Err(ApiError {
                         code: "node_not_found" | "no_token",
@@ -1676,6 +1777,7 @@ mod tests {
                 join: None,
                 join_required: false,
                 max_pending: 1000,
+                source: None,
             },
         )
         .unwrap()
@@ -1745,7 +1847,7 @@ mod tests {
         assert_eq!(r.warm_listing(), 1);
         assert_eq!(r.warm_listing(), 0);
         check(&r);
-        r.approve(&a.node_id).unwrap();
+        r.approve(&a.node_id, &Actor::daemon()).unwrap();
         check(&r);
         r.patch(
             &b.node_id,
@@ -1754,12 +1856,13 @@ mod tests {
                 notes: Some(Some("line\nbreak".into())),
                 tags: None,
             },
+            &Actor::daemon(),
         )
         .unwrap();
         check(&r);
-        r.rotate(&a.node_id, None).unwrap();
+        r.rotate(&a.node_id, None, &Actor::daemon()).unwrap();
         check(&r);
-        r.revoke(&b.node_id).unwrap();
+        r.revoke(&b.node_id, &Actor::daemon()).unwrap();
         check(&r);
         assert_eq!(listed(&r)[0]["status"], "online");
     }

@@ -37,6 +37,8 @@ pub struct Shared {
     pub login_guard: super::login::LoginGuard,
     /// Most nodes waiting in `pending` before registrations are refused.
     pub max_pending: usize,
+    /// How long audit rows are kept (`--audit-retention`).
+    pub audit_retention: std::time::Duration,
     /// Join tokens that let machines register.
     pub join_tokens: super::join_tokens::JoinTokens,
     /// `--registration join-token`: registering needs a join token.
@@ -107,6 +109,7 @@ routes! {
     POST "/v0/api-keys" => post(handlers::api_keys::create),
     DELETE "/v0/api-keys/{id}" => delete(handlers::api_keys::remove),
     POST "/v0/api-keys/{id}/rotate" => post(handlers::api_keys::rotate),
+    GET "/v0/audit" => get(handlers::audit::list),
     GET "/v0/join-tokens" => get(handlers::join_tokens::list),
     POST "/v0/join-tokens" => post(handlers::join_tokens::create),
     DELETE "/v0/join-tokens/{id}" => delete(handlers::join_tokens::remove),

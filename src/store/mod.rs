@@ -2,6 +2,7 @@
 //! per table group. Everything here is synchronous; the daemon calls it from
 //! blocking tasks.
 
+pub mod audit;
 pub mod credentials;
 pub mod join_tokens;
 pub mod nodes;
@@ -27,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_join_tokens.sql",
         include_str!("../../migrations/0003_join_tokens.sql"),
+    ),
+    (
+        "0004_audit.sql",
+        include_str!("../../migrations/0004_audit.sql"),
     ),
 ];
 

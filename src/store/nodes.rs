@@ -597,7 +597,7 @@ mod tests {
     #[test]
     fn the_schema_has_the_tables_of_design() {
         let store = Store::open_in_memory().unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         let cols: i64 = store
             .conn()
             .query_row("SELECT count(*) FROM pragma_table_info('nodes')", [], |r| {

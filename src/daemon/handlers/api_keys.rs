@@ -13,29 +13,33 @@ pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<ApiKeyVie
 
 pub async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let created = state
-        .blocking(move |s| s.auth.create_key(&s.registry, &req))
+        .blocking(move |s| s.auth.create_key(&s.registry, &req, &actor))
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
+pub async fn remove(
+    State(state): State<AppState>,
+    Admin(_, actor): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
     state
-        .blocking(move |s| s.auth.delete_key(&s.registry, &id))
+        .blocking(move |s| s.auth.delete_key(&s.registry, &id, &actor))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn rotate(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
 ) -> ApiResult<Json<ApiKeyCreated>> {
     state
-        .blocking(move |s| s.auth.rotate_key(&s.registry, &id))
+        .blocking(move |s| s.auth.rotate_key(&s.registry, &id, &actor))
         .await
         .map(Json)
 }

@@ -44,10 +44,14 @@ pub async fn login(
         .map(Json)
 }
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientIp(source): ClientIp,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let token = bearer(&headers)?.to_string();
     state
-        .blocking(move |s| s.auth.logout(&s.registry, &token))
+        .blocking(move |s| s.auth.logout(&s.registry, &token, source))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

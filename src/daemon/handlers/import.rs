@@ -40,7 +40,7 @@ fn parse(body: &[u8]) -> Result<ImportBatch<'_>, ApiError> {
 /// `{"nodes": [...], "dry_run": bool, "on_conflict": "skip"|"overwrite"}`.
 pub async fn import(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     ImportBody(body): ImportBody,
 ) -> ApiResult<Json<ImportReport>> {
     state
@@ -53,6 +53,7 @@ pub async fn import(
                 body.first_index,
                 body.on_conflict,
                 dry_run,
+                &actor,
             )?;
             tracing::info!(
                 total = report.total,

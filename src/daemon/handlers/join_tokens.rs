@@ -13,18 +13,25 @@ pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<JoinToken
 
 pub async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     ApiJson(req): ApiJson<CreateJoinTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<JoinTokenCreated>)> {
     let created = state
-        .blocking(move |s| s.join_tokens.create(&s.registry, &req, &s.field_limits))
+        .blocking(move |s| {
+            s.join_tokens
+                .create(&s.registry, &req, &s.field_limits, &actor)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
+pub async fn remove(
+    State(state): State<AppState>,
+    Admin(_, actor): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
     state
-        .blocking(move |s| s.join_tokens.revoke(&s.registry, &id))
+        .blocking(move |s| s.join_tokens.revoke(&s.registry, &id, &actor))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

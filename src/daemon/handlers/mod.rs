@@ -2,6 +2,7 @@
 //! the credential store, and shapes the answer.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod import;

@@ -60,6 +60,7 @@ pub async fn register(
                     join: join.map(|hash| (&s.join_tokens, hash)),
                     join_required: s.join_required,
                     max_pending: s.max_pending,
+                    source: Some(source),
                 },
             )
         })
@@ -155,51 +156,57 @@ pub async fn show(
 
 pub async fn approve(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.approve(&id))
+        .blocking(move |s| s.registry.approve(&id, &actor))
         .await
         .map(Json)
 }
 
-pub async fn remove(State(state): State<AppState>, _: Admin, Id(id): Id) -> ApiResult<StatusCode> {
-    state.blocking(move |s| s.registry.delete(&id)).await?;
+pub async fn remove(
+    State(state): State<AppState>,
+    Admin(_, actor): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    state
+        .blocking(move |s| s.registry.delete(&id, &actor))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
     ApiJson(p): ApiJson<PatchNodeRequest>,
 ) -> ApiResult<Json<NodeView>> {
     validate::patch(&p, &state.field_limits)?;
     state
-        .blocking(move |s| s.registry.patch(&id, &p))
+        .blocking(move |s| s.registry.patch(&id, &p, &actor))
         .await
         .map(Json)
 }
 
 pub async fn drain(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.set_drained(&id, true))
+        .blocking(move |s| s.registry.set_drained(&id, true, &actor))
         .await
         .map(Json)
 }
 
 pub async fn undrain(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.set_drained(&id, false))
+        .blocking(move |s| s.registry.set_drained(&id, false, &actor))
         .await
         .map(Json)
 }

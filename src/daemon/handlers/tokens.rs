@@ -13,7 +13,7 @@ pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
 
 pub async fn rotate(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
     OptionalJson(req): OptionalJson<RotateTokenRequest>,
 ) -> ApiResult<Json<RotateTokenResponse>> {
@@ -26,18 +26,18 @@ pub async fn rotate(
         ));
     }
     state
-        .blocking(move |s| s.registry.rotate(&id, grace))
+        .blocking(move |s| s.registry.rotate(&id, grace, &actor))
         .await
         .map(Json)
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(_, actor): Admin,
     Id(id): Id,
 ) -> ApiResult<Json<RevokeTokenResponse>> {
     state
-        .blocking(move |s| s.registry.revoke(&id))
+        .blocking(move |s| s.registry.revoke(&id, &actor))
         .await
         .map(Json)
 }
