@@ -2,7 +2,8 @@
 //! Content-Security-Policy, and driven in Debian's headless Chromium by
 //! `tests/browser/dashboard.mjs` (playwright-core) against the real daemon;
 //! `tests/browser/large-fleet.mjs` measures its main-thread stalls with
-//! 10,000 nodes.
+//! 10,000 nodes; `tests/browser/join-tokens.mjs` drives the admin panels
+//! (join tokens, recent activity).
 //!
 //! The browser test needs Node.js, `tests/browser/node_modules` and
 //! `/usr/bin/chromium`; without them it fails (never skips) and says how to
@@ -359,6 +360,98 @@ async fn dashboard_in_headless_chromium() {
         "dashboard-narrow.png",
         "dashboard-detail.png",
         "dashboard-login.png",
+    ] {
+        let p = target_dir().join(name);
+        let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "screenshot {} is missing or empty", p.display());
+        println!("screenshot: {}", p.display());
+    }
+}
+
+/// The admin panels, driven by `tests/browser/join-tokens.mjs`: an admin
+/// creates a join token (a tag, 3 uses) in the page, which shows its secret
+/// once; the script registers a machine with the secret it read from the
+/// page, sees 2 uses left after a poll, and revokes it (and an expired one)
+/// with clicks. Recent activity is checked on replies the script serves,
+/// and on this daemon either way (with or without `/v0/audit`). A viewer
+/// sees neither panel. The daemon admits registrations only with a join
+/// token, so the registration proves the secret on the page is the real one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_join_tokens_and_activity_panels() {
+    check_browser_prerequisites();
+    let _browser = BROWSER.lock().await;
+
+    let d = TestDaemon::start(&["--no-reachability-check", "--registration", "join-token"]);
+    let viewer_key = d.api_key("panels-viewer", "viewer").await;
+    let r = d
+        .admin_post(
+            "/v0/join-tokens",
+            json!({"name": "old-expired", "ttl_secs": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let expired_secret = r.body["token"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let screenshot = target_dir().join("dashboard-tokens.png");
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/browser/join-tokens.mjs"))
+        .current_dir(repo())
+        .env("LLMLB_URL", d.url(""))
+        .env("ADMIN_USERNAME", "admin")
+        .env("ADMIN_PASSWORD", d.admin_password())
+        .env("VIEWER_TOKEN", &viewer_key)
+        .env("EXPIRED_TOKEN", "old-expired")
+        .env("SCREENSHOT", &screenshot)
+        .env("CHROMIUM", chromium());
+    let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
+        .await
+        .unwrap();
+    assert!(
+        ok,
+        "the join tokens browser test failed:\n{output}\n--- daemon log (tail)\n{}",
+        tail(&d.logs(), 40)
+    );
+    println!("{output}");
+
+    // The machine the script registered with the secret from the page got
+    // the token's tag and waits for approval (the token does not approve).
+    let node_id = output
+        .lines()
+        .find_map(|l| l.strip_prefix("NODE_ID="))
+        .expect("the script names the node it registered")
+        .trim()
+        .to_string();
+    let node = d.node(&node_id).await;
+    assert_eq!(node["machine_name"], "gpu-joined", "{node}");
+    assert_eq!(node["tags"], json!(["rack-7"]), "{node}");
+    assert_eq!(node["status"], "pending", "{node}");
+
+    // Both tokens were revoked by clicks: the API lists none, and neither
+    // registers anything any more.
+    let r = d.admin_get("/v0/join-tokens").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!([]),
+        "join tokens left after the page revoked them"
+    );
+    let r = into_reply(
+        d.http
+            .post(d.url("/v0/nodes"))
+            .header("X-Join-Token", expired_secret.as_str())
+            .json(&registration("gpu-late-join", "10.40.0.8", 8080))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    for name in [
+        "dashboard-tokens.png",
+        "dashboard-tokens-narrow.png",
+        "dashboard-tokens-activity.png",
     ] {
         let p = target_dir().join(name);
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

@@ -305,6 +305,8 @@
     page = 0;
     clearRows();
     closeDialogs();
+    closePanels();
+    show($("admin-tools"), false);
     show($("nodes-view"), false);
     show($("user-box"), false);
     show($("pending-count"), false);
@@ -335,6 +337,9 @@
     $("user-role").textContent = session.role;
     show($("user-box"), true);
     show($("actions-heading"), isAdmin());
+    // Join tokens and the audit trail are for admins: a viewer gets 403 there.
+    closePanels();
+    show($("admin-tools"), isAdmin());
     $("nodes-table").classList.toggle("no-actions", !isAdmin());
     show($("nodes-view"), true);
     $("summary").textContent = "Loading nodes…";
@@ -431,6 +436,7 @@
     const seenMutations = mutations;
     polling = true;
     pollTimer = null;
+    pollPanels();
     try {
       // The one cost of a poll that grows with the fleet: the reply is about
       // 1 KB a node, so 10,000 nodes are one JSON.parse of some 10 MB (tens
@@ -1009,6 +1015,7 @@
     $("confirm-title").textContent = "Remove " + name + "?";
     $("confirm-text").textContent = "Its token is revoked at once and it receives no more traffic. "
       + "If the machine registers again, it waits in pending for a new approval.";
+    $("confirm-ok").textContent = "Remove node";
     confirmed = () => runAction("remove", n,
       () => api("DELETE", "/v0/nodes/" + encodeURIComponent(n.id)),
       () => "Removed " + name + " and revoked its token.",
@@ -1066,6 +1073,521 @@
       default:
         break;
     }
+  }
+
+  // ---------------------------------------------------------------- join tokens (admins)
+  //
+  // The panel fetches GET /v0/join-tokens when it opens and at every poll
+  // while it is open; closed, it costs a poll nothing. The secret of a new
+  // token lives only in the read-only field that shows it: it is never kept
+  // in a variable, in the list or in storage, and the field is emptied when
+  // the panel closes, the user is done with it or the session ends.
+
+  let tokensOpen = false;
+  let tokens = null; // the last GET /v0/join-tokens reply (never a secret)
+  let tokensSig = null;
+  let tokensLoading = false;
+  let tokensAgain = false;
+  let tokenMutations = 0; // creations and revocations; a list fetched before one is stale
+  let creating = false;
+  let tokensEpoch = 0; // bumped whenever the panel opens or closes
+  const tokenBusy = new Set(); // ids of tokens being revoked
+
+  const TOKEN_COLUMNS = ["Name", "Created", "Expires", "Uses left", "Tags", "Auto-approve", "Last used", "Actions"];
+
+  function tokenLabel(t) {
+    const name = typeof t.name === "string" ? t.name.trim() : "";
+    return name ? name + " (" + t.id + ")" : String(t.id);
+  }
+
+  // "expired", "used-up" or "active", on the daemon's clock.
+  function tokenState(t, at) {
+    const exp = parseTime(t.expires_at);
+    if (exp !== null && exp <= at) return "expired";
+    if (t.uses_left === 0) return "used-up";
+    return "active";
+  }
+
+  function setToggle(which, open) {
+    $(which + "-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+    show($(which + "-panel"), open);
+  }
+
+  function openTokens() {
+    if (!isAdmin()) return;
+    tokensOpen = true;
+    tokensEpoch += 1;
+    tokens = null;
+    tokensSig = null;
+    show($("token-list-error"), false);
+    show($("token-notice"), false);
+    show($("tokens-table"), false);
+    $("token-list-status").textContent = "Loading join tokens…";
+    setToggle("tokens", true);
+    $("tokens-heading").focus();
+    refreshTokens();
+  }
+
+  function closeTokens() {
+    tokensOpen = false;
+    tokensEpoch += 1;
+    forgetSecret();
+    tokens = null;
+    tokensSig = null;
+    tokenBusy.clear();
+    $("tokens-body").replaceChildren();
+    show($("token-form-error"), false);
+    setToggle("tokens", false);
+  }
+
+  function forgetSecret() {
+    const input = $("token-secret-value");
+    input.value = "";
+    $("token-copy-status").textContent = "";
+    show($("token-secret"), false);
+  }
+
+  function tokenNotice(text) {
+    show($("token-list-error"), false);
+    const n = $("token-notice");
+    n.textContent = text;
+    show(n, true);
+  }
+
+  function tokenError(text) {
+    show($("token-notice"), false);
+    const n = $("token-list-error");
+    n.textContent = text;
+    show(n, true);
+  }
+
+  function problem(e) {
+    return e instanceof Unreachable ? "the daemon cannot be reached" : e.message;
+  }
+
+  async function refreshTokens() {
+    if (!tokensOpen || !isAdmin()) return;
+    if (tokensLoading) {
+      tokensAgain = true;
+      return;
+    }
+    const gen = generation;
+    const seen = tokenMutations;
+    tokensLoading = true;
+    try {
+      const list = await api("GET", "/v0/join-tokens");
+      if (gen !== generation || !tokensOpen) return;
+      if (seen !== tokenMutations) {
+        tokensAgain = true;
+        return;
+      }
+      tokens = Array.isArray(list) ? list : [];
+      show($("token-list-error"), false);
+      renderTokens();
+    } catch (e) {
+      if (gen !== generation || !tokensOpen) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      tokenError("Could not list the join tokens: " + problem(e) + ".");
+      if (tokens === null) $("token-list-status").textContent = "";
+    } finally {
+      if (gen === generation) {
+        tokensLoading = false;
+        if (tokensAgain) {
+          tokensAgain = false;
+          refreshTokens();
+        }
+      }
+    }
+  }
+
+  function timeCell(iso, text) {
+    return el("time", { text, attrs: { datetime: iso, title: absolute(iso) } });
+  }
+
+  // The row's cells as [signature text, builder]: the signature holds what
+  // is shown, so the table is rebuilt only when something visible changed.
+  function tokenCells(t, at) {
+    const state = tokenState(t, at);
+    const name = typeof t.name === "string" ? t.name.trim() : "";
+    const exp = parseTime(t.expires_at);
+    let expires;
+    if (exp === null) expires = "never";
+    else if (exp <= at) expires = "expired " + ago(t.expires_at);
+    else expires = "in " + duration((exp - at) / 1000);
+    const uses = t.uses_left === null || t.uses_left === undefined ? "unlimited" : fmt(t.uses_left);
+    const tags = Array.isArray(t.tags) ? t.tags.map(String) : [];
+    const created = ago(t.created_at);
+    const used = t.last_used_at ? ago(t.last_used_at) : "never";
+    const busyNow = tokenBusy.has(t.id);
+    return [
+      [name + "|" + t.id + "|" + state, () => {
+        const out = [el("span", { className: name ? "token-name" : "token-name muted", text: name || "(no name)" }),
+          el("span", { className: "machine-name", text: t.id })];
+        if (state === "expired") out.push(el("span", { className: "badge badge-expired", text: "Expired" }));
+        if (state === "used-up") out.push(el("span", { className: "badge badge-expired", text: "Used up" }));
+        return out;
+      }],
+      [created + "|" + t.created_at, () => [timeCell(t.created_at, created)]],
+      [expires, () => [exp === null ? el("span", { className: "muted", text: "never" }) : timeCell(t.expires_at, expires)]],
+      [uses, () => [el("span", { className: "uses-left", text: uses })]],
+      [tags.join("\n"), () => [tags.length
+        ? el("ul", { className: "tags" }, tags.map((g) => el("li", { className: "tag", text: g })))
+        : el("span", { className: "muted", text: "none" })]],
+      [String(!!t.auto_approve), () => [t.auto_approve ? "yes: approved at registration" : "no"]],
+      [used + "|" + t.last_used_at, () => [t.last_used_at ? timeCell(t.last_used_at, used) : el("span", { className: "muted", text: "never" })]],
+      [String(busyNow), () => [el("button", {
+        className: "btn btn-small btn-danger-quiet",
+        text: busyNow ? "Revoking…" : "Revoke",
+        attrs: {
+          type: "button",
+          "aria-label": "Revoke join token " + tokenLabel(t),
+          "aria-disabled": busyNow ? "true" : null,
+        },
+        dataset: { tokenAction: "revoke", id: t.id, focusKey: "revoke-token:" + t.id },
+      })]],
+    ];
+  }
+
+  function renderTokens() {
+    if (!tokensOpen) return;
+    if (tokens === null) return;
+    const list = tokens;
+    const at = now();
+    const built = list.map((t) => ({ t, cells: tokenCells(t, at) }));
+    const sig = built.map((b) => b.t.id + "=" + b.cells.map((c) => c[0]).join("\u0001")).join("\u0002");
+    const status = $("token-list-status");
+    if (!list.length) {
+      status.textContent = "No join tokens. Create one above to let machines register with it.";
+    } else {
+      const expired = list.filter((t) => tokenState(t, at) !== "active").length;
+      status.textContent = (list.length === 1 ? "1 join token" : fmt(list.length) + " join tokens")
+        + (expired ? " (" + fmt(expired) + " expired or used up)" : "") + ".";
+    }
+    show($("tokens-table"), list.length > 0);
+    if (sig === tokensSig) return;
+    tokensSig = sig;
+    const a = document.activeElement;
+    const key = a && a.closest && a.closest("#tokens-body") && a.dataset ? a.dataset.focusKey : null;
+    const body = $("tokens-body");
+    body.replaceChildren(...built.map(({ t, cells }) => {
+      const tr = el("tr", { className: tokenState(t, at) === "active" ? "" : "is-expired", dataset: { tokenId: t.id } });
+      cells.forEach(([, build], i) => {
+        const label = TOKEN_COLUMNS[i];
+        const td = el(i === 0 ? "th" : "td", {
+          className: "col-" + label.toLowerCase().replace(/[^a-z]+/g, "-"),
+          attrs: { "data-label": label, scope: i === 0 ? "row" : null },
+        }, [el("div", { className: "cell" }, build())]);
+        tr.append(td);
+      });
+      return tr;
+    }));
+    if (key) {
+      for (const e of body.querySelectorAll("[data-focus-key]")) {
+        if (e.dataset.focusKey === key) {
+          e.focus({ preventScroll: true });
+          return;
+        }
+      }
+    }
+  }
+
+  function tokenFormError(text, field) {
+    const err = $("token-form-error");
+    err.textContent = text;
+    show(err, true);
+    if (field) field.focus();
+  }
+
+  async function onCreateToken(ev) {
+    ev.preventDefault();
+    if (creating || !tokensOpen || !isAdmin()) return;
+    show($("token-form-error"), false);
+    const usesInput = $("token-uses");
+    const usesText = usesInput.value.trim();
+    const ttl = $("token-ttl").value;
+    const body = {
+      name: $("token-name").value.trim(),
+      tags: $("token-tags").value.split(/[\s,]+/).filter(Boolean),
+      auto_approve: $("token-auto").checked,
+    };
+    if (ttl === "never") body.never_expires = true;
+    else body.ttl_secs = Number(ttl);
+    if (usesInput.validity.badInput) {
+      tokenFormError("Uses must be a whole number of at least 1, or empty for no limit.", usesInput);
+      return;
+    }
+    if (usesText) {
+      const uses = Number(usesText);
+      if (!Number.isInteger(uses) || uses < 1) {
+        tokenFormError("Uses must be a whole number of at least 1, or empty for no limit.", usesInput);
+        return;
+      }
+      body.uses = uses;
+    }
+    const gen = generation;
+    const epoch = tokensEpoch;
+    const button = $("token-create");
+    creating = true;
+    button.setAttribute("aria-disabled", "true");
+    button.textContent = "Creating…";
+    forgetSecret();
+    try {
+      const r = await api("POST", "/v0/join-tokens", body);
+      // Closed (or reopened) or signed out meanwhile: the secret is dropped,
+      // never shown.
+      if (gen !== generation || epoch !== tokensEpoch) return;
+      tokenMutations += 1;
+      const view = {
+        id: r.id, name: r.name, created_at: r.created_at, expires_at: r.expires_at, uses_left: r.uses_left,
+        tags: r.tags, auto_approve: r.auto_approve, last_used_at: r.last_used_at,
+      };
+      if (tokens) tokens = tokens.filter((t) => t.id !== view.id).concat([view]);
+      else tokens = [view];
+      renderTokens();
+      const secret = $("token-secret-value");
+      secret.value = typeof r.token === "string" ? r.token : "";
+      $("token-command").textContent = "llmlb-node --lb-url " + location.origin + " --join-token-file FILE";
+      show($("token-secret"), true);
+      for (const id of ["token-name", "token-uses", "token-tags"]) $(id).value = "";
+      $("token-auto").checked = false;
+      $("token-ttl").value = "86400";
+      tokenNotice("Created join token " + tokenLabel(view) + ".");
+      secret.focus();
+      secret.select();
+    } catch (e) {
+      if (gen !== generation || !tokensOpen) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      tokenFormError("Could not create the join token: " + problem(e) + ".");
+    } finally {
+      if (gen === generation) {
+        creating = false;
+        button.removeAttribute("aria-disabled");
+        button.textContent = "Create join token";
+        refreshTokens();
+      }
+    }
+  }
+
+  async function onCopySecret() {
+    const input = $("token-secret-value");
+    const status = $("token-copy-status");
+    input.focus();
+    input.select();
+    let copied = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(input.value);
+        copied = true;
+      } else {
+        copied = document.execCommand("copy");
+      }
+    } catch (e) {
+      copied = false;
+    }
+    status.textContent = copied
+      ? "Copied to the clipboard."
+      : "The browser did not allow copying: the token is selected, press Ctrl+C to copy it.";
+  }
+
+  function askRevoke(t) {
+    const label = tokenLabel(t);
+    confirmReturnKey = "revoke-token:" + t.id;
+    $("confirm-title").textContent = "Revoke join token " + label + "?";
+    $("confirm-text").textContent = "Machines can no longer register with it. "
+      + "Nodes that already registered with it stay as they are.";
+    $("confirm-ok").textContent = "Revoke token";
+    confirmed = () => revokeToken(t);
+    const d = $("confirm-dialog");
+    d.returnValue = "";
+    d.showModal();
+    $("confirm-cancel").focus();
+  }
+
+  async function revokeToken(t) {
+    if (tokenBusy.has(t.id)) return;
+    const gen = generation;
+    const label = tokenLabel(t);
+    tokenBusy.add(t.id);
+    renderTokens();
+    try {
+      await api("DELETE", "/v0/join-tokens/" + encodeURIComponent(t.id));
+      if (gen !== generation) return;
+      tokenMutations += 1;
+      if (tokens) tokens = tokens.filter((x) => x.id !== t.id);
+      tokenNotice("Revoked join token " + label + ": machines can no longer register with it.");
+    } catch (e) {
+      if (gen !== generation) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      if (e instanceof ApiError && e.status === 404) {
+        tokenMutations += 1;
+        if (tokens) tokens = tokens.filter((x) => x.id !== t.id);
+        tokenNotice("Join token " + label + " was already revoked.");
+      } else {
+        tokenError("Could not revoke join token " + label + ": " + problem(e) + ".");
+      }
+    } finally {
+      tokenBusy.delete(t.id);
+      if (gen === generation && tokensOpen) {
+        renderTokens();
+        // Its button went away with its row: the keyboard goes on from the panel.
+        const a = document.activeElement;
+        if (!a || a === document.body) $("tokens-heading").focus();
+        refreshTokens();
+      }
+    }
+  }
+
+  function onTokensClick(ev) {
+    const b = ev.target.closest("button[data-token-action]");
+    if (!b || b.getAttribute("aria-disabled") === "true" || !isAdmin()) return;
+    const t = (tokens || []).find((x) => x.id === b.dataset.id);
+    if (t && b.dataset.tokenAction === "revoke") askRevoke(t);
+  }
+
+  // ---------------------------------------------------------------- recent activity (admins)
+  //
+  // GET /v0/audit?limit=50 when the panel opens and at every poll while it
+  // is open. A daemon without the audit trail answers 404: the panel says
+  // so instead of showing an error.
+
+  const ACTIVITY_LIMIT = 50;
+  let activityOpen = false;
+  let activity = null;
+  let activitySig = null;
+  let activityLoading = false;
+
+  const ACTIVITY_COLUMNS = ["Time", "Actor", "Action", "Target", "Outcome", "Detail"];
+  const ACTOR_KINDS = {
+    api_key: "API key", user: "user", join_token: "join token", daemon: "the daemon", node: "node", anonymous: "anonymous",
+  };
+
+  function openActivity() {
+    if (!isAdmin()) return;
+    activityOpen = true;
+    activity = null;
+    activitySig = null;
+    show($("activity-error"), false);
+    show($("activity-table"), false);
+    $("activity-status").textContent = "Loading recent activity…";
+    setToggle("activity", true);
+    $("activity-heading").focus();
+    refreshActivity();
+  }
+
+  function closeActivity() {
+    activityOpen = false;
+    activity = null;
+    activitySig = null;
+    $("activity-body").replaceChildren();
+    setToggle("activity", false);
+  }
+
+  async function refreshActivity() {
+    if (!activityOpen || !isAdmin() || activityLoading) return;
+    const gen = generation;
+    activityLoading = true;
+    try {
+      const list = await api("GET", "/v0/audit?limit=" + ACTIVITY_LIMIT);
+      if (gen !== generation || !activityOpen) return;
+      activity = Array.isArray(list) ? list : [];
+      show($("activity-error"), false);
+      renderActivity();
+    } catch (e) {
+      if (gen !== generation || !activityOpen) return;
+      if (e instanceof ApiError && e.status === 401) {
+        sessionExpired();
+        return;
+      }
+      if (e instanceof ApiError && e.status === 404) {
+        activity = null;
+        activitySig = null;
+        $("activity-body").replaceChildren();
+        show($("activity-table"), false);
+        show($("activity-error"), false);
+        $("activity-status").textContent = "Activity is not available on this daemon.";
+        return;
+      }
+      const err = $("activity-error");
+      err.textContent = "Could not load the recent activity: " + problem(e) + ".";
+      show(err, true);
+      if (activity === null) $("activity-status").textContent = "";
+    } finally {
+      if (gen === generation) activityLoading = false;
+    }
+  }
+
+  function str(v) {
+    return v === null || v === undefined ? "" : String(v);
+  }
+
+  function activityCells(a) {
+    const kind = str(a.actor_kind);
+    const kindText = ACTOR_KINDS[kind] || kind || "unknown";
+    const who = kind === "daemon" ? "llmlbd" : str(a.actor_name) || str(a.actor_id) || kindText;
+    const id = str(a.actor_id);
+    const about = [who === kindText ? "" : kindText, a.actor_name && id && id !== who ? shortId(id) : "",
+      a.source ? "from " + a.source : ""].filter(Boolean).join(" \u00b7 ");
+    const outcome = str(a.outcome);
+    const at = ago(a.at);
+    return [
+      [at + "|" + a.at, () => [a.at ? timeCell(str(a.at), at) : el("span", { className: "muted", text: "—" })]],
+      [who + "|" + about, () => [el("span", { className: "line", text: who }),
+        about ? el("span", { className: "line muted small", text: about, attrs: { title: id ? kindText + " " + id : null } }) : null]],
+      [str(a.action), () => [el("span", { className: "mono", text: str(a.action) })]],
+      [str(a.target), () => [a.target ? el("span", { className: "mono break", text: str(a.target) }) : el("span", { className: "muted", text: "—" })]],
+      [outcome, () => [el("span", { className: "badge outcome-" + (/^(ok|denied|failed)$/.test(outcome) ? outcome : "other"), text: outcome || "—" })]],
+      [str(a.detail), () => [el("span", { className: "break", text: str(a.detail) })]],
+    ];
+  }
+
+  function renderActivity() {
+    if (!activityOpen || activity === null) return;
+    const built = activity.map((a) => ({ a, cells: activityCells(a) }));
+    const sig = built.map((b) => str(b.a.id) + "=" + b.cells.map((c) => c[0]).join("\u0001")).join("\u0002");
+    $("activity-status").textContent = activity.length
+      ? "The " + (activity.length === 1 ? "latest event" : fmt(activity.length) + " latest events") + ", newest first."
+      : "No activity recorded yet.";
+    show($("activity-table"), activity.length > 0);
+    if (sig === activitySig) return;
+    activitySig = sig;
+    $("activity-body").replaceChildren(...built.map(({ a, cells }) => {
+      const tr = el("tr", { className: a.outcome === "ok" ? "" : "is-" + str(a.outcome), dataset: { eventId: str(a.id) } });
+      cells.forEach(([, build], i) => {
+        const label = ACTIVITY_COLUMNS[i];
+        tr.append(el(i === 0 ? "th" : "td", {
+          className: "col-" + label.toLowerCase(),
+          attrs: { "data-label": label, scope: i === 0 ? "row" : null },
+        }, [el("div", { className: "cell" }, build())]));
+      });
+      return tr;
+    }));
+  }
+
+  // The panels' share of a poll: nothing at all while they are closed.
+  function pollPanels() {
+    if (tokensOpen) refreshTokens();
+    if (activityOpen) refreshActivity();
+  }
+
+  function closePanels() {
+    if (tokensOpen) closeTokens();
+    if (activityOpen) closeActivity();
+    tokensLoading = false;
+    tokensAgain = false;
+    activityLoading = false;
+    creating = false;
+    const button = $("token-create");
+    button.removeAttribute("aria-disabled");
+    button.textContent = "Create join token";
   }
 
   // ---------------------------------------------------------------- detail
@@ -1255,6 +1777,23 @@
       $("status-filter").focus();
     });
     pagers.push(makePager($("pager-top")), makePager($("pager-bottom")));
+    $("tokens-toggle").addEventListener("click", () => (tokensOpen ? closeTokens() : openTokens()));
+    $("tokens-close").addEventListener("click", () => {
+      closeTokens();
+      $("tokens-toggle").focus();
+    });
+    $("token-form").addEventListener("submit", onCreateToken);
+    $("token-copy").addEventListener("click", onCopySecret);
+    $("token-secret-done").addEventListener("click", () => {
+      forgetSecret();
+      $("token-name").focus();
+    });
+    $("tokens-body").addEventListener("click", onTokensClick);
+    $("activity-toggle").addEventListener("click", () => (activityOpen ? closeActivity() : openActivity()));
+    $("activity-close").addEventListener("click", () => {
+      closeActivity();
+      $("activity-toggle").focus();
+    });
     $("detail-body").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action=detail]");
       if (b && byId.has(b.dataset.id)) openDetail(b.dataset.id, detailReturnKey);
