@@ -200,7 +200,7 @@ _llmlbctl() {
 
     case "${cmd}" in
         llmlbctl)
-            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys login logout migrate-json completions help"
+            opts="-o -h -V --url --token --token-file --ca-cert --fingerprint --output --timeout --help --version status nodes api-keys login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,6 +215,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -238,7 +246,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys)
-            opts="-o -h --url --token --token-file --output --timeout --help create list revoke rotate help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help create list revoke rotate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,6 +261,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -276,7 +292,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__create)
-            opts="-o -h --name --role --expires-in --url --token --token-file --output --timeout --help"
+            opts="-o -h --name --role --expires-in --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +319,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -410,7 +434,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__list)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +449,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -448,7 +480,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__revoke)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,6 +495,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -486,7 +526,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__rotate)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,6 +541,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -524,7 +572,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__completions)
-            opts="-o -h --url --token --token-file --output --timeout --help bash elvish fish powershell zsh"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,6 +587,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -870,7 +926,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__login)
-            opts="-o -h --username --password-stdin --url --token --token-file --output --timeout --help"
+            opts="-o -h --username --password-stdin --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -889,6 +945,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -912,7 +976,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__logout)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +991,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -950,7 +1022,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__migrate__subcmd__json)
-            opts="-o -h --dry-run --on-conflict --keep --batch-size --url --token --token-file --output --timeout --help"
+            opts="-o -h --dry-run --on-conflict --keep --batch-size --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -976,6 +1048,14 @@ _llmlbctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -996,7 +1076,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes)
-            opts="-o -h --url --token --token-file --output --timeout --help list show approve remove edit rotate-token revoke-token drain undrain help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help list show approve remove edit rotate-token revoke-token drain undrain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1011,6 +1091,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1034,7 +1122,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__approve)
-            opts="-y -o -h --all-pending --yes --url --token --token-file --output --timeout --help"
+            opts="-y -o -h --all-pending --yes --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,6 +1137,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1072,7 +1168,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__drain)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1087,6 +1183,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1110,7 +1214,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__edit)
-            opts="-o -h --name --notes --tag --clear-tags --url --token --token-file --output --timeout --help"
+            opts="-o -h --name --notes --tag --clear-tags --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1137,6 +1241,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1314,7 +1426,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__list)
-            opts="-o -h --status --wide --url --token --token-file --output --timeout --help"
+            opts="-o -h --status --wide --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1333,6 +1445,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1356,7 +1476,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__remove)
-            opts="-y -o -h --yes --url --token --token-file --output --timeout --help"
+            opts="-y -o -h --yes --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1371,6 +1491,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1394,7 +1522,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__revoke__subcmd__token)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1409,6 +1537,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1432,7 +1568,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__rotate__subcmd__token)
-            opts="-o -h --grace --url --token --token-file --output --timeout --help"
+            opts="-o -h --grace --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1451,6 +1587,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1474,7 +1618,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__show)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1489,6 +1633,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1512,7 +1664,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__undrain)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,6 +1679,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1550,7 +1710,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__status)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1565,6 +1725,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_llmlbctl_global_optspecs
-    string join \n url= token= token-file= o/output= timeout= h/help V/version
+    string join \n url= token= token-file= ca-cert= fingerprint= o/output= timeout= h/help V/version
 end
 
 function __fish_llmlbctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -43,6 +45,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "help" -d 'Print t
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -50,6 +54,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -s h -l help -
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -71,6 +77,8 @@ offline\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -79,6 +87,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -86,6 +96,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -95,6 +107,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -106,6 +120,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -115,6 +131,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -122,6 +140,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -129,6 +149,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -136,6 +158,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -153,6 +177,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -170,6 +196,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -177,6 +205,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -184,6 +214,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -191,6 +223,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -204,6 +238,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l username -d 
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -212,6 +248,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -s h -l help -d
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -222,6 +260,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l batch
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -231,6 +271,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -s h -l 
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r

@@ -19,9 +19,13 @@ complete -c llmlbd -l max-models -d 'Most entries in each list of loaded models 
 complete -c llmlbd -l max-tags -d 'Most tags (and supported runtimes) of a node' -r
 complete -c llmlbd -l max-name-length -d 'Most characters in a machine name, version, tag, GPU or model name' -r
 complete -c llmlbd -l max-notes-bytes -d 'Most bytes of an administrator\'s notes on a node' -r
+complete -c llmlbd -l tls-cert -d 'Serve HTTPS (every route, /v1 included) with this PEM certificate chain, the server\'s own certificate first. Needs --tls-key. Re-read on SIGHUP' -r -F
+complete -c llmlbd -l tls-key -d 'The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)' -r -F
+complete -c llmlbd -l tls -d '`self-signed`: serve HTTPS with a certificate made on first start and kept in the data dir (tls.crt, tls.key); its fingerprint and the agent command line that pins it are logged at start-up' -r -f -a "self-signed\t'Make a self-signed certificate in the data dir on first start'"
+complete -c llmlbd -l tls-san -d 'An extra name (DNS name or IP address) for the self-signed certificate, besides the host name, localhost and the listen address. Repeatable; used only when the certificate is first made' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'
 complete -c llmlbd -l require-api-key -d 'Require an API key of role inference (or admin) on the /v1 endpoints'
-complete -c llmlbd -s h -l help -d 'Print help'
+complete -c llmlbd -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmlbd -s V -l version -d 'Print version'
