@@ -618,3 +618,32 @@ async fn the_clear_text_warning_is_for_non_loopback_addresses_without_tls() {
     let local = TestDaemon::start(&[]);
     assert!(!local.logs().contains(warning), "{}", local.logs());
 }
+
+#[test]
+fn a_certificate_that_cannot_be_used_stops_the_start_with_its_reason() {
+    let files = tempfile::tempdir().unwrap();
+    let cert = files.path().join("cert.pem");
+    let key = files.path().join("key.pem");
+    let (c1, _) = self_signed();
+    let (_, k2) = self_signed();
+    std::fs::write(&cert, &c1).unwrap();
+    std::fs::write(&key, &k2).unwrap();
+    let missing = files.path().join("missing.pem");
+    for (c, k, want) in [
+        (&missing, &key, "cannot read the TLS certificate"),
+        (&cert, &key, "does not fit the certificate"),
+    ] {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let args = [
+            "--tls-cert",
+            c.to_str().unwrap(),
+            "--tls-key",
+            k.to_str().unwrap(),
+        ];
+        let Err(logs) = TestDaemon::start_in(dir, "127.0.0.1:0", &args) else {
+            panic!("llmlbd started with {args:?}");
+        };
+        assert!(logs.contains(want), "{want}:\n{logs}");
+        assert!(logs.contains(&c.display().to_string()), "{logs}");
+    }
+}
