@@ -22,6 +22,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmlb-node' -ScriptBlock {
     $completions = @(switch ($command) {
         'llmlb-node' {
             [CompletionResult]::new('--lb-url', '--lb-url', [CompletionResultType]::ParameterName, 'URL of the llmlb daemon')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Trust an https:// daemon whose certificate this PEM file''s CA (or CAs) signed, instead of the system''s root certificates')
+            [CompletionResult]::new('--lb-fingerprint', '--lb-fingerprint', [CompletionResultType]::ParameterName, 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it with the command line to use), whoever issued it. A certificate that does not match stops the agent before anything is sent')
             [CompletionResult]::new('--runtime-url', '--runtime-url', [CompletionResultType]::ParameterName, 'URL of the local OpenAI-compatible inference server (llama.cpp server, vLLM, Ollama) the daemon sends requests to')
             [CompletionResult]::new('--advertise-ip', '--advertise-ip', [CompletionResultType]::ParameterName, 'Address the daemon reaches this machine at [default: the local address that routes to the daemon]')
             [CompletionResult]::new('--node-api-port', '--node-api-port', [CompletionResultType]::ParameterName, 'Port the daemon probes for /v1/models [default: the runtime''s port]')

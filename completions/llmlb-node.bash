@@ -23,13 +23,21 @@ _llmlb__node() {
 
     case "${cmd}" in
         llmlb__node)
-            opts="-h -V --lb-url --runtime-url --advertise-ip --node-api-port --machine-name --runtime-version --state-dir --gpu --tag --join-token --join-token-file --detect --log-format --help --version"
+            opts="-h -V --lb-url --ca-cert --lb-fingerprint --runtime-url --advertise-ip --node-api-port --machine-name --runtime-version --state-dir --gpu --tag --join-token --join-token-file --detect --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --lb-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lb-fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

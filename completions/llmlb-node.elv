@@ -19,6 +19,8 @@ set edit:completion:arg-completer[llmlb-node] = {|@words|
     var completions = [
         &'llmlb-node'= {
             cand --lb-url 'URL of the llmlb daemon'
+            cand --ca-cert 'Trust an https:// daemon whose certificate this PEM file''s CA (or CAs) signed, instead of the system''s root certificates'
+            cand --lb-fingerprint 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it with the command line to use), whoever issued it. A certificate that does not match stops the agent before anything is sent'
             cand --runtime-url 'URL of the local OpenAI-compatible inference server (llama.cpp server, vLLM, Ollama) the daemon sends requests to'
             cand --advertise-ip 'Address the daemon reaches this machine at [default: the local address that routes to the daemon]'
             cand --node-api-port 'Port the daemon probes for /v1/models [default: the runtime''s port]'

@@ -1,4 +1,6 @@
 complete -c llmlb-node -l lb-url -d 'URL of the llmlb daemon' -r
+complete -c llmlb-node -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlb-node -l lb-fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it with the command line to use), whoever issued it. A certificate that does not match stops the agent before anything is sent' -r
 complete -c llmlb-node -l runtime-url -d 'URL of the local OpenAI-compatible inference server (llama.cpp server, vLLM, Ollama) the daemon sends requests to' -r
 complete -c llmlb-node -l advertise-ip -d 'Address the daemon reaches this machine at [default: the local address that routes to the daemon]' -r
 complete -c llmlb-node -l node-api-port -d 'Port the daemon probes for /v1/models [default: the runtime\'s port]' -r

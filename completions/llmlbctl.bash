@@ -245,7 +245,7 @@ _llmlbctl() {
 
     case "${cmd}" in
         llmlbctl)
-            opts="-o -h -V --url --token --token-file --output --timeout --help --version status nodes api-keys audit join-tokens login logout migrate-json completions help"
+            opts="-o -h -V --url --token --token-file --ca-cert --fingerprint --output --timeout --help --version status nodes api-keys audit join-tokens login logout migrate-json completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +260,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -283,7 +291,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys)
-            opts="-o -h --url --token --token-file --output --timeout --help create list revoke rotate help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help create list revoke rotate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +306,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -321,7 +337,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__create)
-            opts="-o -h --name --role --expires-in --url --token --token-file --output --timeout --help"
+            opts="-o -h --name --role --expires-in --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +364,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -455,7 +479,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__list)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +494,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -493,7 +525,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__revoke)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -508,6 +540,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -531,7 +571,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__api__subcmd__keys__subcmd__rotate)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +586,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -569,7 +617,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__audit)
-            opts="-o -h --since --node --action --limit --url --token --token-file --output --timeout --help"
+            opts="-o -h --since --node --action --limit --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +651,14 @@ _llmlbctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -623,7 +679,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__completions)
-            opts="-o -h --url --token --token-file --output --timeout --help bash elvish fish powershell zsh"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +694,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1039,7 +1103,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__join__subcmd__tokens)
-            opts="-o -h --url --token --token-file --output --timeout --help create list revoke help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1054,6 +1118,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1077,7 +1149,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__join__subcmd__tokens__subcmd__create)
-            opts="-o -h --name --ttl --never-expires --uses --tag --auto-approve --url --token --token-file --output --timeout --help"
+            opts="-o -h --name --ttl --never-expires --uses --tag --auto-approve --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1108,6 +1180,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1201,7 +1281,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__join__subcmd__tokens__subcmd__list)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1216,6 +1296,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1239,7 +1327,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__join__subcmd__tokens__subcmd__revoke)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1254,6 +1342,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1277,7 +1373,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__login)
-            opts="-o -h --username --password-stdin --url --token --token-file --output --timeout --help"
+            opts="-o -h --username --password-stdin --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1296,6 +1392,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1319,7 +1423,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__logout)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1334,6 +1438,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1357,7 +1469,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__migrate__subcmd__json)
-            opts="-o -h --dry-run --on-conflict --keep --batch-size --url --token --token-file --output --timeout --help"
+            opts="-o -h --dry-run --on-conflict --keep --batch-size --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1383,6 +1495,14 @@ _llmlbctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -1403,7 +1523,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes)
-            opts="-o -h --url --token --token-file --output --timeout --help list show approve remove edit rotate-token revoke-token drain undrain help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help list show approve remove edit rotate-token revoke-token drain undrain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1418,6 +1538,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1441,7 +1569,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__approve)
-            opts="-y -o -h --all-pending --yes --url --token --token-file --output --timeout --help"
+            opts="-y -o -h --all-pending --yes --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1456,6 +1584,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1479,7 +1615,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__drain)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1494,6 +1630,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1517,7 +1661,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__edit)
-            opts="-o -h --name --notes --tag --clear-tags --url --token --token-file --output --timeout --help"
+            opts="-o -h --name --notes --tag --clear-tags --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1544,6 +1688,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1721,7 +1873,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__list)
-            opts="-o -h --status --wide --url --token --token-file --output --timeout --help"
+            opts="-o -h --status --wide --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1740,6 +1892,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1763,7 +1923,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__remove)
-            opts="-y -o -h --yes --url --token --token-file --output --timeout --help"
+            opts="-y -o -h --yes --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1778,6 +1938,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1801,7 +1969,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__revoke__subcmd__token)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1816,6 +1984,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1839,7 +2015,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__rotate__subcmd__token)
-            opts="-o -h --grace --url --token --token-file --output --timeout --help"
+            opts="-o -h --grace --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1858,6 +2034,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1881,7 +2065,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__show)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1896,6 +2080,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1919,7 +2111,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__nodes__subcmd__undrain)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1934,6 +2126,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1957,7 +2157,7 @@ _llmlbctl() {
             return 0
             ;;
         llmlbctl__subcmd__status)
-            opts="-o -h --url --token --token-file --output --timeout --help"
+            opts="-o -h --url --token --token-file --ca-cert --fingerprint --output --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1972,6 +2172,14 @@ _llmlbctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

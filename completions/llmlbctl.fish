@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_llmlbctl_global_optspecs
-    string join \n url= token= token-file= o/output= timeout= h/help V/version
+    string join \n url= token= token-file= ca-cert= fingerprint= o/output= timeout= h/help V/version
 end
 
 function __fish_llmlbctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -45,6 +47,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_needs_command" -f -a "help" -d 'Print t
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -52,6 +56,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand status" -s h -l help -
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and not __fish_seen_subcommand_from list show approve remove edit rotate-token revoke-token drain undrain help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -73,6 +79,8 @@ offline\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -81,6 +89,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from show" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -88,6 +98,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from approve" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -97,6 +109,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from remove" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -108,6 +122,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from edit" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -117,6 +133,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from rotate-token" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -124,6 +142,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from revoke-token" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -131,6 +151,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from drain" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -138,6 +160,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen_subcommand_from undrain" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -155,6 +179,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand nodes; and __fish_seen
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and not __fish_seen_subcommand_from create list revoke rotate help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -172,6 +198,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -179,6 +207,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -186,6 +216,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -193,6 +225,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_s
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand api-keys; and __fish_seen_subcommand_from rotate" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -209,6 +243,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l limit -d 'Mo
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -216,6 +252,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand audit" -s h -l help -d
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and not __fish_seen_subcommand_from create list revoke help" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -231,6 +269,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fis
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -240,6 +280,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fis
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -247,6 +289,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fis
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand join-tokens; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -259,6 +303,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l username -d 
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -267,6 +313,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand login" -s h -l help -d
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand logout" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -277,6 +325,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l batch
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r
@@ -286,6 +336,8 @@ complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand migrate-json" -s h -l 
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l url -d 'URL of the daemon' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l token -d 'Bearer token: an API key or a session token' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l token-file -d 'Read the bearer token from this file' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l ca-cert -d 'Trust an https:// daemon whose certificate this PEM file\'s CA (or CAs) signed, instead of the system\'s root certificates' -r -F
+complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l fingerprint -d 'Trust exactly the https:// daemon certificate with this fingerprint (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it), whoever issued it; a self-signed daemon certificate is trusted this way' -r
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -s o -l output -d 'Output format: a table for people, or the API\'s JSON as is' -r -f -a "table\t''
 json\t''"
 complete -c llmlbctl -n "__fish_llmlbctl_using_subcommand completions" -l timeout -d 'How long to wait for the daemon (e.g. 30s)' -r

@@ -23,7 +23,7 @@ _llmlbd() {
 
     case "${cmd}" in
         llmlbd)
-            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --body-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --rate-limit --rate-burst --max-pending --login-lockout --max-gpu-devices --max-models --max-tags --max-name-length --max-notes-bytes --registration --audit-retention --log-format --help --version"
+            opts="-h -V --listen --data-dir --heartbeat-interval --node-timeout --no-reachability-check --probe-timeout --runtime-token-max-age --token-grace --header-timeout --body-timeout --require-api-key --upstream-timeout --upstream-connect-timeout --http-workers --rate-limit --rate-burst --max-pending --login-lockout --max-gpu-devices --max-models --max-tags --max-name-length --max-notes-bytes --registration --audit-retention --tls-cert --tls-key --tls --tls-san --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,6 +118,22 @@ _llmlbd() {
                     return 0
                     ;;
                 --audit-retention)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "self-signed" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-san)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

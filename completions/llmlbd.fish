@@ -22,6 +22,10 @@ complete -c llmlbd -l max-notes-bytes -d 'Most bytes of an administrator\'s note
 complete -c llmlbd -l registration -d 'Who may register: anyone who can reach the daemon (`open`), or only machines that send a join token in X-Join-Token (`join-token`; create them with llmlbctl join-tokens create). Either way new nodes wait in pending unless their join token auto-approves them' -r -f -a "open\t'Anyone who can reach the daemon may register (and waits in pending)'
 join-token\t'Only registrations with a valid join token'"
 complete -c llmlbd -l audit-retention -d 'How long the audit trail keeps its rows (e.g. 90d); older ones are pruned in the background' -r
+complete -c llmlbd -l tls-cert -d 'Serve HTTPS (every route, /v1 included) with this PEM certificate chain, the server\'s own certificate first. Needs --tls-key. Re-read on SIGHUP' -r -F
+complete -c llmlbd -l tls-key -d 'The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)' -r -F
+complete -c llmlbd -l tls -d '`self-signed`: serve HTTPS with a certificate made on first start and kept in the data dir (tls.crt, tls.key); its fingerprint and the agent command line that pins it are logged at start-up' -r -f -a "self-signed\t'Make a self-signed certificate in the data dir on first start'"
+complete -c llmlbd -l tls-san -d 'An extra name (DNS name or IP address) for the self-signed certificate, besides the host name, localhost and the listen address. Repeatable; used only when the certificate is first made' -r
 complete -c llmlbd -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c llmlbd -l no-reachability-check -d 'Do not probe a registering node\'s /v1/models before accepting it'

@@ -24,6 +24,7 @@ use crate::api::nodes::{
 use crate::api::status::StatusResponse;
 use crate::api::{ErrorBody, JOIN_TOKEN_HEADER, NODE_TOKEN_HEADER};
 use crate::secret::Secret;
+use crate::tls::Trust;
 
 /// What can go wrong talking to the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,11 @@ pub enum ClientError {
     /// The daemon answered with an error.
     #[error("{} ({}, HTTP {status})", body.error, body.code)]
     Api { status: u16, body: ErrorBody },
+    /// The TLS handshake failed: the daemon's certificate is not trusted
+    /// (or does not match the pin), or the two sides share no protocol.
+    /// Nothing was sent. Retrying does not help until someone fixes it.
+    #[error("cannot talk to the daemon at {url} over TLS: {reason}")]
+    Tls { url: String, reason: String },
     /// The answer was not what the API promises.
     #[error("unexpected answer from {url}: {reason}")]
     Protocol { url: String, reason: String },
@@ -61,7 +67,7 @@ impl ClientError {
         match self {
             ClientError::Unreachable { .. } => true,
             ClientError::Api { status, .. } => *status >= 500,
-            ClientError::Protocol { .. } => false,
+            ClientError::Tls { .. } | ClientError::Protocol { .. } => false,
         }
     }
 }
@@ -86,18 +92,41 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for the daemon at `base_url` (e.g. `http://127.0.0.1:32768`).
+    /// A client for the daemon at `base_url` (e.g. `http://127.0.0.1:32768`);
+    /// an `https://` daemon is verified against the system's roots.
     pub fn new(base_url: &str, token: Option<Secret>, timeout: Duration) -> Client {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()
-            .expect("a client with these settings always builds");
+        let http = http_client(base_url, timeout, &Trust::SystemRoots).unwrap_or_else(|e| {
+            // Only a system store with no usable certificate gets here; an
+            // https:// handshake then fails saying the issuer is unknown,
+            // which is the truth.
+            tracing::warn!("{e}; trusting no root certificates");
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .tls_built_in_root_certs(false)
+                .build()
+                .expect("a client without root certificates always builds")
+        });
         Client {
             base: base_url.trim_end_matches('/').to_string(),
             http,
             token,
         }
+    }
+
+    /// A client that trusts an `https://` daemon as `trust` says. Fails
+    /// when the CA file cannot be used, or when a CA file or pin is given
+    /// for a plain `http://` URL (where it would protect nothing).
+    pub fn with_trust(
+        base_url: &str,
+        token: Option<Secret>,
+        timeout: Duration,
+        trust: &Trust,
+    ) -> std::result::Result<Client, String> {
+        Ok(Client {
+            base: base_url.trim_end_matches('/').to_string(),
+            http: http_client(base_url, timeout, trust)?,
+            token,
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -144,9 +173,15 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b.to_json());
         }
-        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
-            url: url.clone(),
-            reason: describe(&e),
+        let resp = req.send().await.map_err(|e| match tls_failure(&e) {
+            Some(reason) => ClientError::Tls {
+                url: url.clone(),
+                reason,
+            },
+            None => ClientError::Unreachable {
+                url: url.clone(),
+                reason: describe(&e),
+            },
         })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
@@ -374,6 +409,33 @@ fn decode<T: DeserializeOwned>(url: &str, raw: &[u8]) -> Result<T> {
     })
 }
 
+fn http_client(
+    base_url: &str,
+    timeout: Duration,
+    trust: &Trust,
+) -> std::result::Result<reqwest::Client, String> {
+    let https = base_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    if !matches!(trust, Trust::SystemRoots) && !https {
+        return Err(format!(
+            "{} is not an https:// URL, so a CA certificate or a pinned fingerprint cannot \
+             protect it; use the daemon's https:// URL",
+            base_url.trim_end_matches('/')
+        ));
+    }
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        // Reading the system's store would cost every llmlbctl run; plain
+        // HTTP has no use for it.
+        .tls_built_in_root_certs(https);
+    trust
+        .configure(builder)?
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
 /// Ids are percent-encoded into paths, so odd legacy ids cannot escape them.
 fn node_path(id: &str, rest: &str) -> String {
     format!("/v0/nodes/{}{rest}", encode(id))
@@ -393,6 +455,47 @@ fn encode(segment: &str) -> String {
         }
     }
     out
+}
+
+/// The TLS error under a transport error, if that is what it is: a
+/// certificate that is not trusted or not the pinned one, or a handshake
+/// the two sides cannot complete.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        // The connector wraps the TLS error in I/O errors, and an I/O
+        // error's `source` skips what it wraps: look inside by hand.
+        let mut inner: &(dyn std::error::Error + 'static) = err;
+        while let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            match io.get_ref() {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
+        }
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(match tls {
+                // A verifier's own sentence (the pin mismatch) as it is.
+                rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+                    other.0.to_string()
+                }
+                rustls::Error::InvalidCertificate(why) => {
+                    use rustls::CertificateError as C;
+                    let why = match why {
+                        C::UnknownIssuer => "no trusted CA issued it".to_string(),
+                        C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
+                        C::NotValidForName | C::NotValidForNameContext { .. } => {
+                            "it is not valid for this host name or address".to_string()
+                        }
+                        other => format!("{other:?}"),
+                    };
+                    format!("the daemon's certificate is not trusted: {why}")
+                }
+                other => other.to_string(),
+            });
+        }
+        next = err.source();
+    }
+    None
 }
 
 /// A short reason for a transport error, without the URL (the caller has

@@ -20,3 +20,4 @@ pub mod node;
 pub mod notify;
 pub mod secret;
 pub mod store;
+pub mod tls;

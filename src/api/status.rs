@@ -9,6 +9,11 @@ pub struct StatusResponse {
     pub heartbeat_interval_secs: u64,
     pub node_timeout_secs: u64,
     pub nodes: NodeCounts,
+    /// `sha256:` + hex of the served certificate's DER, the value agents
+    /// pin with `--lb-fingerprint`; `null` when the daemon serves plain
+    /// HTTP. Older daemons leave it out.
+    #[serde(default)]
+    pub tls_fingerprint: Option<String>,
 }
 
 /// Node counts by derived status.

@@ -41,6 +41,25 @@ pub struct CtlArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// Trust an https:// daemon whose certificate this PEM file's CA (or
+    /// CAs) signed, instead of the system's root certificates.
+    #[arg(
+        long,
+        global = true,
+        env = "LLMLB_CA_CERT",
+        value_name = "FILE",
+        conflicts_with = "fingerprint"
+    )]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Trust exactly the https:// daemon certificate with this fingerprint
+    /// (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it),
+    /// whoever issued it; a self-signed daemon certificate is trusted this
+    /// way.
+    #[arg(long, global = true, env = "LLMLB_FINGERPRINT", value_name = "sha256:HEX",
+          value_parser = crate::tls::Fingerprint::parse)]
+    pub fingerprint: Option<crate::tls::Fingerprint>,
+
     /// Output format: a table for people, or the API's JSON as is.
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

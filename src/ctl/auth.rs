@@ -4,11 +4,10 @@
 use std::io::{BufRead, IsTerminal};
 
 use super::args::{CtlArgs, LoginArgs};
-use super::connection::{session_file, SavedSession};
+use super::connection::{client_for, session_file, SavedSession};
 use super::error::CtlError;
 use super::escape::escape;
 use super::{print_value, CmdResult};
-use crate::client::Client;
 use crate::fsutil::write_private;
 use crate::secret::Secret;
 
@@ -23,7 +22,7 @@ pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
     if password.is_empty() {
         return Err(CtlError::new("no password given"));
     }
-    let client = Client::new(&args.url, None, args.timeout);
+    let client = client_for(args, &args.url, None)?;
     let session = client
         .login(&cmd.username, &password)
         .await
@@ -79,7 +78,7 @@ pub async fn logout(args: &CtlArgs) -> CmdResult {
         })?,
         Err(_) => return Err(CtlError::new("not logged in: there is no saved session")),
     };
-    let client = Client::new(&saved.url, Some(Secret::new(saved.token)), args.timeout);
+    let client = client_for(args, &saved.url, Some(Secret::new(saved.token)))?;
     // An expired or already ended session is fine: forget it all the same.
     match client.logout().await {
         Ok(()) => {}

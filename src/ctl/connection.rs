@@ -124,7 +124,18 @@ pub fn connect(args: &CtlArgs, need_token: bool) -> Result<Client, CtlError> {
             )),
         );
     }
-    Ok(Client::new(&args.url, token.map(|(t, _)| t), args.timeout))
+    client_for(args, &args.url, token.map(|(t, _)| t))
+}
+
+/// A client for the daemon at `url`, trusting it as --ca-cert or
+/// --fingerprint say (the system's roots without them).
+pub fn client_for(args: &CtlArgs, url: &str, token: Option<Secret>) -> Result<Client, CtlError> {
+    let trust = crate::tls::Trust::from_flags(
+        args.ca_cert.as_deref(),
+        args.fingerprint.as_ref(),
+        "--fingerprint",
+    );
+    Client::with_trust(url, token, args.timeout, &trust).map_err(CtlError::new)
 }
 
 /// Resolves an id or a unique prefix of at least 4 characters among `ids`

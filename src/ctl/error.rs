@@ -37,6 +37,16 @@ impl CtlError {
                  point --url / LLMLB_URL at it (tried {})",
                 client.base_url()
             )),
+            ClientError::Tls { url, reason } => CtlError::new(format!(
+                "the TLS handshake with the daemon at {} failed: {}",
+                escape(url),
+                escape(reason)
+            ))
+            .with_hint(
+                "trust the daemon's certificate with --ca-cert FILE (the CA that signed it) or \
+                 --fingerprint sha256:HEX (the fingerprint llmlbd logs at start-up); no token \
+                 was sent",
+            ),
             ClientError::Api { status: 401, body } => CtlError::new(escape(&body.error)).with_hint(
                 "pass an admin token with --token, LLMLB_TOKEN or --token-file, or run \
                  `llmlbctl login`; on the daemon's machine llmlbctl reads <data-dir>/admin.token \

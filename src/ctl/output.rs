@@ -409,6 +409,13 @@ pub fn status(s: &StatusResponse) -> String {
                 n.total, n.online, n.registering, n.offline, n.pending
             ),
         ),
+        (
+            "tls fingerprint",
+            match &s.tls_fingerprint {
+                Some(f) => escape(f).into_owned(),
+                None => "none (plain HTTP)".to_string(),
+            },
+        ),
     ] {
         t.add_row(vec![k.to_string(), v]);
     }

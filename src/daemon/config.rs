@@ -141,10 +141,49 @@ pub struct DaemonArgs {
     /// pruned in the background.
     #[arg(long, env = "LLMLB_AUDIT_RETENTION", default_value = "90d", value_parser = parse_duration)]
     pub audit_retention: Duration,
+    /// Serve HTTPS (every route, /v1 included) with this PEM certificate
+    /// chain, the server's own certificate first. Needs --tls-key. Re-read
+    /// on SIGHUP.
+    #[arg(
+        long,
+        env = "LLMLB_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "LLMLB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// `self-signed`: serve HTTPS with a certificate made on first start
+    /// and kept in the data dir (tls.crt, tls.key); its fingerprint and the
+    /// agent command line that pins it are logged at start-up.
+    #[arg(long, env = "LLMLB_TLS", value_enum)]
+    pub tls: Option<TlsMode>,
+
+    /// An extra name (DNS name or IP address) for the self-signed
+    /// certificate, besides the host name, localhost and the listen address.
+    /// Repeatable; used only when the certificate is first made.
+    #[arg(
+        long = "tls-san",
+        env = "LLMLB_TLS_SAN",
+        value_delimiter = ',',
+        value_name = "NAME",
+        requires = "tls"
+    )]
+    pub tls_san: Vec<String>,
 
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// How `--tls` gets its certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMode {
+    /// Make a self-signed certificate in the data dir on first start.
+    SelfSigned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

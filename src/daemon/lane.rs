@@ -65,9 +65,29 @@ pub struct Ctx {
     pub header_timeout: Duration,
 }
 
+/// What the lane needs of a client connection: a byte stream (plain TCP,
+/// or TLS over it) and the address it comes from. The lane watches a
+/// client only by reading from it, never by peeking at the socket, since
+/// under TLS the socket's bytes are records, not the request.
+pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    fn peer_addr(&self) -> Option<std::net::SocketAddr>;
+}
+
+impl ClientIo for TcpStream {
+    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        TcpStream::peer_addr(self).ok()
+    }
+}
+
+impl ClientIo for tokio_rustls::server::TlsStream<TcpStream> {
+    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.get_ref().0.peer_addr().ok()
+    }
+}
+
 /// Serves one client connection until it closes, or until `shutdown` says
 /// so while the connection is idle.
-pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve<S: ClientIo>(mut client: S, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     loop {
         match read_head(&mut client, &mut buf, &ctx, &mut shutdown).await {
@@ -93,13 +113,13 @@ pub async fn serve(mut client: TcpStream, ctx: Arc<Ctx>, mut shutdown: watch::Re
 }
 
 /// Hands the connection to hyper and the router, replaying what was read.
-async fn full_stack(
-    client: TcpStream,
+async fn full_stack<S: ClientIo>(
+    client: S,
     read: Bytes,
     ctx: &Ctx,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let peer = client.peer_addr().ok();
+    let peer = client.peer_addr();
     let io = TokioIo::new(Replay {
         read,
         inner: client,
@@ -147,7 +167,7 @@ enum Head {
 /// Answers a request that cannot be served and closes the connection.
 /// What the client still sends is read and dropped for a moment, so that
 /// closing does not reset the connection before the answer is read.
-async fn refuse(mut client: TcpStream, error: ApiError) {
+async fn refuse<S: ClientIo>(mut client: S, error: ApiError) {
     answer_error(&mut client, error, true).await;
     let _ = client.shutdown().await;
     let mut sink = [0u8; 8192];
@@ -202,8 +222,8 @@ fn framing_error(head: &[u8]) -> Option<ApiError> {
 }
 
 /// Reads until the buffer holds a complete request head.
-async fn read_head(
-    client: &mut TcpStream,
+async fn read_head<S: ClientIo>(
+    client: &mut S,
     buf: &mut BytesMut,
     ctx: &Ctx,
     shutdown: &mut watch::Receiver<bool>,
@@ -342,8 +362,8 @@ enum Next {
 /// Reads the body, picks a node, forwards, copies the answer back. On
 /// return the request (head and body) is gone from `buf` unless the answer
 /// is [`Next::FullStack`].
-async fn proxy_one(
-    client: &mut TcpStream,
+async fn proxy_one<S: ClientIo>(
+    client: &mut S,
     buf: &mut BytesMut,
     head_len: usize,
     req: LaneRequest,
@@ -441,7 +461,7 @@ async fn proxy_one(
 
 /// Answers with the API's error shape. `closing`: the daemon is stopping,
 /// so the connection ends after this answer and says so.
-async fn answer_error(client: &mut TcpStream, error: ApiError, closing: bool) -> Next {
+async fn answer_error<S: ClientIo>(client: &mut S, error: ApiError, closing: bool) -> Next {
     let status = error.status;
     let body = serde_json::to_vec(&ErrorBody {
         error: error.message,
@@ -585,8 +605,8 @@ enum Exchange {
 /// meanwhile. When a pooled connection fails before the whole request was
 /// written (the node closed it in between, so it cannot have seen the
 /// request), a new connection takes over once.
-async fn exchange(
-    client: &mut TcpStream,
+async fn exchange<S: ClientIo>(
+    client: &mut S,
     ahead: &mut BytesMut,
     up: &Upstream,
     request: &[u8],
@@ -630,10 +650,10 @@ enum HeadRead {
     ClientGone,
 }
 
-async fn send_and_read_head(
+async fn send_and_read_head<S: ClientIo>(
     conn: &mut RawConn,
     message: &mut impl Buf,
-    client: &TcpStream,
+    client: &mut S,
     ahead: &mut BytesMut,
 ) -> HeadRead {
     if let Err(e) = conn.stream.write_all_buf(message).await {
@@ -668,9 +688,9 @@ async fn send_and_read_head(
 
 /// Reads what the node sends next into its buffer, watching the client
 /// meanwhile; `None` when the client went away first.
-async fn read_node(
+async fn read_node<S: ClientIo>(
     conn: &mut RawConn,
-    client: &TcpStream,
+    client: &mut S,
     ahead: &mut BytesMut,
 ) -> Option<std::io::Result<usize>> {
     loop {
@@ -687,19 +707,14 @@ async fn read_node(
 
 /// Waits until the client sends something or goes away; keeps what it sent
 /// (a pipelined next request) in `ahead`. True when it went away.
-async fn watch_client(client: &TcpStream, ahead: &mut BytesMut) -> bool {
-    loop {
-        if client.readable().await.is_err() {
-            return true;
-        }
-        ahead.reserve(4096);
-        match client.try_read_buf(ahead) {
-            Ok(0) => return true,
-            Ok(_) => return false,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(_) => return true,
-        }
-    }
+///
+/// A read, not a peek: it works the same over TLS, and it may be dropped
+/// at any await (when the node's bytes come first) without losing data,
+/// since a read future that has not completed has moved nothing into
+/// `ahead` (TLS keeps undelivered plaintext in the session).
+async fn watch_client<S: ClientIo>(client: &mut S, ahead: &mut BytesMut) -> bool {
+    ahead.reserve(4096);
+    !matches!(client.read_buf(ahead).await, Ok(n) if n > 0)
 }
 
 /// Parses a complete answer head off the front of `buf` (informational
@@ -812,8 +827,8 @@ fn contains_token(value: &[u8], token: &[u8]) -> bool {
 /// the connection goes back to the pool when the answer was read to its end
 /// and the node keeps it open; otherwise it is closed (which cancels the
 /// request on the node when the client left early).
-async fn relay(
-    client: &mut TcpStream,
+async fn relay<S: ClientIo>(
+    client: &mut S,
     ahead: &mut BytesMut,
     mut conn: RawConn,
     authority: &Authority,
@@ -1023,12 +1038,12 @@ fn hex(b: u8) -> Option<u64> {
 
 /// A client connection with the bytes the lane already read put back in
 /// front, for hyper to read again.
-struct Replay {
+struct Replay<S> {
     read: Bytes,
-    inner: TcpStream,
+    inner: S,
 }
 
-impl AsyncRead for Replay {
+impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -1049,7 +1064,7 @@ impl AsyncRead for Replay {
     }
 }
 
-impl AsyncWrite for Replay {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

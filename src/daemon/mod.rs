@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod registry;
 pub mod router;
 pub mod server;
+pub mod tls;
 pub mod upstream;
 pub mod validate;
 
@@ -73,6 +74,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
     let auth = auth::Auth::load(&registry).context("cannot load credentials")?;
     let join_tokens =
         join_tokens::JoinTokens::load(&registry).context("cannot load the join tokens")?;
+    let tls = tls_server(args, &data_dir)?;
     Ok(AppState(Arc::new(Shared {
         registry,
         auth,
@@ -99,11 +101,29 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         audit_retention: args.audit_retention,
         join_tokens,
         join_required: args.registration == config::RegistrationMode::JoinToken,
+        tls,
         listen_addr: std::sync::OnceLock::new(),
         started_at: Utc::now(),
         started: Instant::now(),
         data_dir_lock,
     })))
+}
+
+/// The certificate the flags ask for, read (and, for `--tls self-signed`,
+/// made) now so that a bad file stops the start with its reason.
+fn tls_server(
+    args: &DaemonArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<Arc<tls::TlsServer>>> {
+    let (cert, key) = match (&args.tls, &args.tls_cert, &args.tls_key) {
+        (Some(config::TlsMode::SelfSigned), _, _) => {
+            tls::ensure_self_signed(data_dir, args.listen, &args.tls_san)?
+        }
+        (None, Some(c), Some(k)) => (c.clone(), k.clone()),
+        (None, None, None) => return Ok(None),
+        _ => anyhow::bail!("--tls-cert and --tls-key go together; give both"),
+    };
+    Ok(Some(Arc::new(tls::TlsServer::load(&cert, &key)?)))
 }
 
 /// Background upkeep until `stop` fires: liveness sweeps, the write-behind
@@ -238,13 +258,50 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
         )
     })?;
     let stop = crate::notify::shutdown_signal()?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot install the SIGHUP handler")?;
+    let tls = state.tls.clone();
     let daemon = spawn(listener, state)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         startup_ms = started.elapsed().as_millis() as u64,
-        "listening on http://{}",
+        "listening on {scheme}://{}",
         daemon.addr
     );
+    match &tls {
+        Some(tls) => {
+            let host = match daemon.addr.ip() {
+                ip if ip.is_unspecified() => tls::host_name().unwrap_or_else(|| "HOST".to_string()),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            };
+            let fingerprint = tls.fingerprint();
+            tracing::info!(
+                fingerprint = %fingerprint,
+                "TLS certificate fingerprint {fingerprint}; agents pin it with: \
+                 llmlb-node --lb-url https://{host}:{} --lb-fingerprint {fingerprint}",
+                daemon.addr.port()
+            );
+        }
+        None if tls::warns_clear_text(daemon.addr) => tracing::warn!(
+            "listening on {} without TLS: runtime tokens, API keys, passwords and prompts \
+             travel in clear text; serve HTTPS with --tls-cert/--tls-key or --tls self-signed, \
+             or listen on a loopback address",
+            daemon.addr
+        ),
+        None => {}
+    }
+    // Without TLS there is nothing to re-read, but SIGHUP still must not
+    // end the daemon (its default action).
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match &tls {
+                Some(tls) => tls.reload(),
+                None => tracing::info!("SIGHUP: no TLS certificate to re-read"),
+            }
+        }
+    });
     crate::notify::ready();
     crate::notify::spawn_watchdog();
     stop.await;

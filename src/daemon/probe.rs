@@ -15,9 +15,12 @@ pub fn probe_url(ip: IpAddr, port: u16) -> String {
     format!("http://{}/v1/models", SocketAddr::new(ip, port))
 }
 
-/// A client for probes: no proxy, no redirects, a short timeout.
+/// A client for probes: no proxy, no redirects, a short timeout. Probes
+/// are plain HTTP, so no root certificates are loaded (that would cost the
+/// daemon's start-up a read of the system's store).
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
         .timeout(timeout)
         .connect_timeout(timeout)
         .no_proxy()

@@ -45,6 +45,8 @@ pub struct Shared {
     pub join_required: bool,
     /// What one registration, heartbeat or node change may carry.
     pub field_limits: super::validate::FieldLimits,
+    /// The certificate served over HTTPS; `None` serves plain HTTP.
+    pub tls: Option<Arc<super::tls::TlsServer>>,
     /// Where the daemon listens, once it does (the probe refuses it).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     pub started_at: DateTime<Utc>,

@@ -8,6 +8,8 @@
 //! connection starts in the proxy's fast lane ([`lane`]), which passes
 //! inference requests through and hands everything else to hyper and the
 //! router. Blocking work (SQLite, argon2) still goes to the blocking pool.
+//! With TLS, the handshake comes first, on the worker, bounded by the
+//! header timeout; the lane then reads the decrypted stream.
 
 use std::future::Future;
 use std::time::Duration;
@@ -123,7 +125,19 @@ async fn worker(
                 continue;
             }
         };
-        tokio::spawn(lane::serve(stream, ctx.clone(), stopping.clone()));
+        match &ctx.state.tls {
+            None => {
+                tokio::spawn(lane::serve(stream, ctx.clone(), stopping.clone()));
+            }
+            Some(tls) => {
+                tokio::spawn(handshake(
+                    tls.acceptor().clone(),
+                    stream,
+                    ctx.clone(),
+                    stopping.clone(),
+                ));
+            }
+        }
     }
     drop(stopping);
     let _ = stop.send(true);
@@ -133,5 +147,21 @@ async fn worker(
         .is_err()
     {
         tracing::warn!("some requests were still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+}
+
+/// Completes a TLS handshake, then serves the connection like any other.
+/// The handshake gets the header timeout: a client that connects and sends
+/// nothing (or stalls mid-handshake) does not hold the connection.
+async fn handshake(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    ctx: Arc<lane::Ctx>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    match tokio::time::timeout(ctx.header_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => lane::serve(tls, ctx, stopping).await,
+        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!("TLS handshake did not finish within the header timeout"),
     }
 }

@@ -73,13 +73,16 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(args: NodeArgs, gpus: Gpus, state_file: StateFile) -> Agent {
-        let client = Client::new(&args.lb_url, None, Duration::from_secs(10));
+    /// Fails when the daemon's URL and the trust flags do not fit together
+    /// or the CA file cannot be used.
+    pub fn new(args: NodeArgs, gpus: Gpus, state_file: StateFile) -> Result<Agent, AgentError> {
+        let client = Client::with_trust(&args.lb_url, None, Duration::from_secs(10), &args.trust())
+            .map_err(AgentError::Setup)?;
         let metrics = Metrics::new(&args.runtime_url);
         let state = state_file
             .load()
             .filter(|s| s.lb_url.trim_end_matches('/') == args.lb_url.trim_end_matches('/'));
-        Agent {
+        Ok(Agent {
             args,
             client,
             gpus,
@@ -89,7 +92,7 @@ impl Agent {
             state,
             interval: Duration::from_secs(10),
             told_pending: false,
-        }
+        })
     }
 
     /// Runs until `stop` resolves (then says goodbye) or the daemon refuses
@@ -186,6 +189,7 @@ impl Agent {
                 self.proof = Some(state.token());
                 self.register().await
             }
+            Err(e @ ClientError::Tls { .. }) => Err(Step::Fatal(AgentError::Setup(e.to_string()))),
             Err(e) => Err(Step::Retry(format!("heartbeat failed: {e}"))),
         }
     }
@@ -286,6 +290,7 @@ impl Agent {
                     body.error, body.code
                 ))))
             }
+            Err(e @ ClientError::Tls { .. }) => Err(Step::Fatal(AgentError::Setup(e.to_string()))),
             Err(e) => Err(Step::Retry(format!("registration failed: {e}"))),
         }
     }
@@ -340,7 +345,15 @@ impl Agent {
             leaving: true,
             ..Default::default()
         };
-        let quick = Client::new(&self.args.lb_url, None, Duration::from_secs(2));
+        let quick = match Client::with_trust(
+            &self.args.lb_url,
+            None,
+            Duration::from_secs(2),
+            &self.args.trust(),
+        ) {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!("could not tell the daemon this node is leaving: {e}"),
+        };
         match quick.heartbeat(&state.token(), &body).await {
             Ok(_) => tracing::info!("told the daemon this node is leaving"),
             Err(e) => tracing::warn!("could not tell the daemon this node is leaving: {e}"),

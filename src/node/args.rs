@@ -16,6 +16,24 @@ pub struct NodeArgs {
     #[arg(long, env = "LLMLB_URL", default_value = "http://127.0.0.1:32768")]
     pub lb_url: String,
 
+    /// Trust an https:// daemon whose certificate this PEM file's CA (or
+    /// CAs) signed, instead of the system's root certificates.
+    #[arg(
+        long,
+        env = "LLMLB_CA_CERT",
+        value_name = "FILE",
+        conflicts_with = "lb_fingerprint"
+    )]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Trust exactly the https:// daemon certificate with this fingerprint
+    /// (sha256:HEX, as llmlbd logs it with the command line to use),
+    /// whoever issued it. A certificate that does not match stops the agent
+    /// before anything is sent.
+    #[arg(long, env = "LLMLB_FINGERPRINT", value_name = "sha256:HEX",
+          value_parser = crate::tls::Fingerprint::parse)]
+    pub lb_fingerprint: Option<crate::tls::Fingerprint>,
+
     /// URL of the local OpenAI-compatible inference server (llama.cpp server,
     /// vLLM, Ollama) the daemon sends requests to.
     #[arg(
@@ -108,6 +126,15 @@ impl NodeArgs {
             ));
         }
         Ok(Some(crate::secret::Secret::new(token.to_string())))
+    }
+
+    /// How the agent trusts an https:// daemon.
+    pub fn trust(&self) -> crate::tls::Trust {
+        crate::tls::Trust::from_flags(
+            self.ca_cert.as_deref(),
+            self.lb_fingerprint.as_ref(),
+            "--lb-fingerprint",
+        )
     }
 
     pub fn resolved_state_dir(&self) -> Option<PathBuf> {

@@ -60,7 +60,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     crate::fsutil::make_private_dir(&dir, "state dir", "--state-dir")?;
     let stop = crate::notify::shutdown_signal()?;
     crate::notify::spawn_watchdog();
-    let agent = agent::Agent::new(args, gpus, StateFile::new(&dir));
+    let agent = agent::Agent::new(args, gpus, StateFile::new(&dir))?;
     agent.run(stop).await?;
     Ok(())
 }

@@ -19,6 +19,8 @@ pub struct TestDaemon {
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
     extra_args: Vec<String>,
+    /// `http`, or `https` when the daemon serves TLS.
+    pub scheme: &'static str,
     pub http: reqwest::Client,
 }
 
@@ -58,19 +60,22 @@ impl TestDaemon {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
-                    let addr = line[i + "listening on http://".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = tx.send(addr);
+                for scheme in ["http", "https"] {
+                    let marker = format!("listening on {scheme}://");
+                    if let Some(i) = line.find(&marker) {
+                        let addr = line[i + marker.len()..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                        let _ = tx.send((scheme, addr));
+                    }
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(a) => a.parse().expect("listening address"),
+        let (scheme, addr) = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok((scheme, a)) => (scheme, a.parse().expect("listening address")),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -84,7 +89,14 @@ impl TestDaemon {
             child: Some(child),
             logs,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            scheme,
+            // The helpers check the API, not the certificate: tests/tls.rs
+            // checks trust with clients of its own.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .danger_accept_invalid_certs(scheme == "https")
+                .build()
+                .unwrap(),
         })
     }
 
@@ -98,7 +110,7 @@ impl TestDaemon {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 
     pub fn admin_token(&self) -> String {

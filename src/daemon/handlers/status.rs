@@ -14,5 +14,6 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusResponse> {
         heartbeat_interval_secs: cfg.heartbeat_interval.as_secs(),
         node_timeout_secs: cfg.node_timeout.as_secs(),
         nodes: state.registry.counts(),
+        tls_fingerprint: state.tls.as_ref().map(|t| t.fingerprint()),
     })
 }
