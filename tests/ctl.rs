@@ -578,3 +578,36 @@ async fn migrate_json_reports_invalid_records_and_corrupt_files() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("/nonexistent.json"));
 }
+
+#[tokio::test]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    let d = TestDaemon::start(&[]);
+    // Enough nodes that the table is larger than a pipe holds.
+    let records: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"id": format!("pipe-{i:04}"), "machine_name": format!("pipe-machine-{i:04}"),
+                   "ip_address": "10.0.0.9", "runtime_port": 8080, "status": "pending"})
+        })
+        .collect();
+    let r = d
+        .admin_post("/v0/import/nodes", Value::Array(records))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for args in ["nodes list", "-o json nodes list"] {
+        // `llmlbctl … | head -c 100`: the reader leaves early.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "'{}' --url '{}' --token '{}' {args} | head -c 100",
+                env!("CARGO_BIN_EXE_llmlbctl"),
+                d.url(""),
+                d.admin_token()
+            ))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args}: {stderr}");
+        assert!(stderr.is_empty(), "{args}: llmlbctl complained: {stderr}");
+        assert_eq!(out.stdout.len(), 100, "{args}");
+    }
+}
