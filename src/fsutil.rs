@@ -6,7 +6,13 @@ use std::os::unix::fs::OpenOptionsExt;
 /// Writes a file with mode 0600, atomically (temp file + rename).
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // Directories made on the way are private too (the file's name may
+        // say what it holds); existing ones keep their mode.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()
@@ -106,6 +112,16 @@ mod tests {
 
     fn mode_of(p: &std::path::Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn private_files_get_private_new_parents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("config/llmlb/session.json");
+        write_private(&file, b"{}").unwrap();
+        assert_eq!(mode_of(&file), 0o600);
+        assert_eq!(mode_of(&tmp.path().join("config/llmlb")), 0o700);
+        assert_eq!(mode_of(&tmp.path().join("config")), 0o700);
     }
 
     #[test]
