@@ -309,29 +309,20 @@ async fn dashboard_in_headless_chromium() {
     let viewer_key = r.body["key"].as_str().unwrap().to_string();
 
     let screenshot = target_dir().join("dashboard.png");
-    let mut cmd = Command::new("node");
-    cmd.arg(repo().join("tests/browser/dashboard.mjs"))
-        .current_dir(repo())
-        .env("LLMLB_URL", d.url(""))
-        .env("ADMIN_USERNAME", "admin")
-        .env("ADMIN_PASSWORD", d.admin_password())
-        .env("VIEWER_TOKEN", &viewer_key)
-        .env("PENDING_NODE", "gpu-pending")
-        .env("ONLINE_NODE", "inference-1")
-        .env("ONLINE_MACHINE", "gpu-node-01")
-        .env("HOSTILE_NODE", hostile_name)
-        .env("SCREENSHOT", &screenshot)
-        .env("CHROMIUM", chromium());
-    let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
-        .await
-        .unwrap();
+    run_script(
+        &d,
+        "dashboard.mjs",
+        &[
+            ("VIEWER_TOKEN", viewer_key.to_string()),
+            ("PENDING_NODE", "gpu-pending".to_string()),
+            ("ONLINE_NODE", "inference-1".to_string()),
+            ("ONLINE_MACHINE", "gpu-node-01".to_string()),
+            ("HOSTILE_NODE", hostile_name.to_string()),
+            ("SCREENSHOT", screenshot.display().to_string()),
+        ],
+    )
+    .await;
     heartbeats.abort();
-    assert!(
-        ok,
-        "the browser test failed:\n{output}\n--- daemon log (tail)\n{}",
-        tail(&d.logs(), 40)
-    );
-    println!("{output}");
 
     // What the clicks did, seen through the API.
     let node = d.node(&pending.id).await;
@@ -394,25 +385,16 @@ async fn dashboard_join_tokens_and_activity_panels() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let screenshot = target_dir().join("dashboard-tokens.png");
-    let mut cmd = Command::new("node");
-    cmd.arg(repo().join("tests/browser/join-tokens.mjs"))
-        .current_dir(repo())
-        .env("LLMLB_URL", d.url(""))
-        .env("ADMIN_USERNAME", "admin")
-        .env("ADMIN_PASSWORD", d.admin_password())
-        .env("VIEWER_TOKEN", &viewer_key)
-        .env("EXPIRED_TOKEN", "old-expired")
-        .env("SCREENSHOT", &screenshot)
-        .env("CHROMIUM", chromium());
-    let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
-        .await
-        .unwrap();
-    assert!(
-        ok,
-        "the join tokens browser test failed:\n{output}\n--- daemon log (tail)\n{}",
-        tail(&d.logs(), 40)
-    );
-    println!("{output}");
+    let output = run_script(
+        &d,
+        "join-tokens.mjs",
+        &[
+            ("VIEWER_TOKEN", viewer_key.to_string()),
+            ("EXPIRED_TOKEN", "old-expired".to_string()),
+            ("SCREENSHOT", screenshot.display().to_string()),
+        ],
+    )
+    .await;
 
     // The machine the script registered with the secret from the page got
     // the token's tag and waits for approval (the token does not approve).
@@ -557,27 +539,18 @@ async fn dashboard_stays_responsive_with_10000_nodes() {
     let twin = d.register("live-0", "10.30.0.99", 8080).await;
     assert_ne!(d.node(&twin.id).await["same_machine_name_as"], json!([]));
 
-    let mut cmd = Command::new("node");
-    cmd.arg(repo().join("tests/browser/large-fleet.mjs"))
-        .current_dir(repo())
-        .env("LLMLB_URL", d.url(""))
-        .env("ADMIN_USERNAME", "admin")
-        .env("ADMIN_PASSWORD", d.admin_password())
-        .env("ADMIN_TOKEN", &admin)
-        .env("MIN_NODES", FLEET.to_string())
-        .env("MAX_TASK_MS", "200")
-        .env("TWIN_NAME", "live-0")
-        .env("CHROMIUM", chromium());
-    let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
-        .await
-        .unwrap();
+    run_script(
+        &d,
+        "large-fleet.mjs",
+        &[
+            ("ADMIN_TOKEN", admin.to_string()),
+            ("MIN_NODES", FLEET.to_string()),
+            ("MAX_TASK_MS", "200".to_string()),
+            ("TWIN_NAME", "live-0".to_string()),
+        ],
+    )
+    .await;
     heartbeats.abort();
-    assert!(
-        ok,
-        "the large-fleet browser test failed:\n{output}\n--- daemon log (tail)\n{}",
-        tail(&d.logs(), 40)
-    );
-    println!("{output}");
 
     // The script approved 100 pending nodes and registered 50 machines
     // through the API while the page was open (beside the twin).
@@ -588,6 +561,32 @@ async fn dashboard_stays_responsive_with_10000_nodes() {
         FLEET_PENDING - 100 + 50 + 1,
         "pending nodes after the script's changes"
     );
+}
+
+/// Runs `tests/browser/{script}` against `d` as `admin`, with `env`;
+/// fails the test with the script's output and the daemon's log unless it
+/// succeeds, and returns its output.
+async fn run_script(d: &TestDaemon, script: &str, env: &[(&str, String)]) -> String {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/browser").join(script))
+        .current_dir(repo())
+        .env("LLMLB_URL", d.url(""))
+        .env("ADMIN_USERNAME", "admin")
+        .env("ADMIN_PASSWORD", d.admin_password())
+        .env("CHROMIUM", chromium());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
+        .await
+        .unwrap();
+    assert!(
+        ok,
+        "the browser test {script} failed:\n{output}\n--- daemon log (tail)\n{}",
+        tail(&d.logs(), 40)
+    );
+    println!("{output}");
+    output
 }
 
 fn tail(text: &str, lines: usize) -> String {

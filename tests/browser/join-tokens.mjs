@@ -18,27 +18,12 @@
 // page. Exits 0 when every check passed, 1 with a message naming the failed
 // check.
 
-import { chromium } from "playwright-core";
+import { Failure, check, launchBrowser, required, waitUntil } from "./common.mjs";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 
 const TOTAL_TIMEOUT_MS = 150_000;
 const WAIT_MS = 10_000;
-
-class Failure extends Error {}
-
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function required(name) {
-  const v = process.env[name];
-  if (v === undefined || v === "") {
-    console.error(`FAIL: the environment variable ${name} is required (see the top of ${path.basename(process.argv[1])})`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const baseUrl = required("LLMLB_URL").replace(/\/+$/, "");
 const origin = new URL(baseUrl).origin;
@@ -112,22 +97,7 @@ async function step(name, fn) {
   console.log(`ok - ${name}`);
 }
 
-async function until(message, fn, ms = WAIT_MS) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Failure(`${message} (waited ${ms / 1000} s${last instanceof Error ? "; last error: " + last.message : ""})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (message, fn, ms = WAIT_MS) => waitUntil(message, fn, ms);
 
 const count = (pathname, method = "GET") =>
   requests.filter((r) => r.pathname === pathname && r.method === method).length;
@@ -422,11 +392,7 @@ async function adminChecks(browser) {
 
 async function main() {
   mkdirSync(path.dirname(screenshot), { recursive: true });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchBrowser(executablePath);
   let failed = null;
   let nodeId = "";
   try {

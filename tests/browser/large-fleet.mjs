@@ -26,26 +26,11 @@
 // shows more than a page of rows at once. Exits 0 when every check passed, 1
 // otherwise.
 
-import { chromium } from "playwright-core";
+import { Failure, check, launchBrowser, required, waitUntil } from "./common.mjs";
 import path from "node:path";
 
 const TOTAL_TIMEOUT_MS = 170_000;
 const WAIT_MS = 30_000;
-
-class Failure extends Error {}
-
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-
-function required(name) {
-  const v = process.env[name];
-  if (v === undefined || v === "") {
-    console.error(`FAIL: the environment variable ${name} is required (see the top of ${path.basename(process.argv[1])})`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const baseUrl = required("LLMLB_URL").replace(/\/+$/, "");
 const adminUser = process.env.ADMIN_USERNAME || "admin";
@@ -60,22 +45,7 @@ let currentStep = "start";
 const problems = [];
 const phases = []; // {name, longest, count}
 
-async function until(message, fn, ms = WAIT_MS) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Failure(`${message} (waited ${ms / 1000} s${last instanceof Error ? "; last error: " + last.message : ""})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (message, fn, ms = WAIT_MS) => waitUntil(message, fn, ms);
 
 // The daemon's API, from this process (not the page): what an admin with
 // llmlbctl would do while the dashboard is open.
@@ -168,11 +138,7 @@ async function main() {
   check(pendingIds.length >= 200, `the fleet has only ${pendingIds.length} pending nodes`);
   console.log(`fleet: ${total} nodes, ${pendingIds.length} pending; GET /v0/nodes is ${JSON.stringify(fleet.body).length} bytes`);
 
-  const browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchBrowser(executablePath);
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.addInitScript(observeLongTasks);
