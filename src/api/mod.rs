@@ -18,6 +18,15 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+/// Characters that change how text shows rather than what it says: C0 and
+/// C1 controls (ESC and the one-byte CSI U+009B among them), DEL, and the
+/// bidirectional embedding, override and isolate characters (U+202A–U+202E,
+/// U+2066–U+2069) that can make one name look like another. The daemon
+/// refuses them in names; `llmlbctl` escapes them in whatever it prints.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Header that carries a node's runtime token.
 pub const NODE_TOKEN_HEADER: &str = "x-node-token";
 

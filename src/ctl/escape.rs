@@ -10,14 +10,9 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Whether `c` must not reach a terminal as is: C0 controls, DEL, C1 controls
-/// (U+0080–U+009F, among them the one-byte CSI U+009B) and the bidi embedding,
-/// override and isolate characters (U+202A–U+202E, U+2066–U+2069).
-pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-}
+/// Whether `c` must not reach a terminal as is (see
+/// [`crate::api::is_unsafe_char`]).
+pub use crate::api::is_unsafe_char as is_unsafe;
 
 /// `s` with every unsafe character written out: ESC as `\e`, newline, tab
 /// and carriage return as `\n`, `\t`, `\r`, the other C0 controls and DEL

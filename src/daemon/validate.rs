@@ -42,12 +42,7 @@ impl Default for FieldLimits {
     }
 }
 
-/// Characters that change how text shows rather than what it says: C0 and
-/// C1 controls (ESC among them), DEL, and the bidirectional overrides that
-/// can make one name look like another.
-pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub use crate::api::is_unsafe_char;
 
 fn invalid(code: &'static str, field: &str, what: String) -> ApiError {
     ApiError::bad_request(code, format!("{field} {what}"))
