@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
 use super::audit::Actor;
+use super::clock::SharedClock;
 use super::error::{ApiError, ApiResult};
 use super::login::{LoginGuard, PasswordSlot, UNKNOWN_USER};
-use super::registry::Registry;
 use crate::api::auth::{
     api_key_lifetime_rule, ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role,
     MAX_API_KEY_LIFETIME_SECS,
@@ -25,7 +25,7 @@ use crate::api::auth::{
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::store::audit as audit_store;
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
-use crate::store::StoreError;
+use crate::store::{Db, StoreError};
 
 /// Files the first start writes into the data dir.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
@@ -61,13 +61,15 @@ pub struct Auth {
     /// Key id → last use, written behind by [`Auth::flush`].
     used: Mutex<HashMap<String, DateTime<Utc>>>,
     users: HashMap<String, (String, Role)>,
+    db: Db,
+    clock: SharedClock,
 }
 
 impl Auth {
-    pub fn load(registry: &Registry) -> Result<Auth, StoreError> {
-        let now = Utc::now();
-        registry.with_store(|store| {
-            let conn = store.conn();
+    pub fn load(db: Db, clock: SharedClock) -> Result<Auth, StoreError> {
+        let now = clock.now_utc();
+        let handle = db.clone();
+        handle.read(|conn| {
             cred::delete_expired_sessions(conn, now)?;
             let users: HashMap<String, (String, Role)> = cred::all_users(conn)?
                 .into_iter()
@@ -89,6 +91,8 @@ impl Auth {
                 keys: RwLock::new(keys),
                 used: Mutex::new(HashMap::new()),
                 users,
+                db,
+                clock,
             })
         })
     }
@@ -106,7 +110,7 @@ impl Auth {
                     "the bearer token is not a valid API key or session; check the token, or log in again",
                 )
             })?;
-        let now = Utc::now();
+        let now = self.clock.now_utc();
         if cred.expires_at.is_some_and(|e| e <= now) {
             return Err(ApiError::unauthorized(
                 "token_expired",
@@ -156,12 +160,7 @@ impl Auth {
         out
     }
 
-    pub fn create_key(
-        &self,
-        registry: &Registry,
-        req: &CreateApiKeyRequest,
-        actor: &Actor,
-    ) -> ApiResult<ApiKeyCreated> {
+    pub fn create_key(&self, req: &CreateApiKeyRequest, actor: &Actor) -> ApiResult<ApiKeyCreated> {
         let name = req.name.trim();
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
             return Err(ApiError::bad_request(
@@ -169,7 +168,7 @@ impl Auth {
                 "an API key needs a name of 1 to 128 printable characters",
             ));
         }
-        let now = Utc::now();
+        let now = self.clock.now_utc();
         // Bounded, so that the expiry is always a time the database can
         // hold and read back (RFC 3339 ends at the year 9999).
         let expires_at = match req.expires_in_secs {
@@ -203,11 +202,9 @@ impl Auth {
             &row.id,
             format!("{} ({})", row.name, row.role),
         );
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                cred::insert_api_key(tx, &row)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            cred::insert_api_key(tx, &row)?;
+            audit_store::insert(tx, &audit)
         })?;
         self.creds.write().insert(row.hash, key_credential(&row));
         self.keys.write().insert(row.id.clone(), row.clone());
@@ -215,14 +212,9 @@ impl Auth {
         Ok(created(&row, secret))
     }
 
-    pub fn rotate_key(
-        &self,
-        registry: &Registry,
-        id: &str,
-        actor: &Actor,
-    ) -> ApiResult<ApiKeyCreated> {
+    pub fn rotate_key(&self, id: &str, actor: &Actor) -> ApiResult<ApiKeyCreated> {
         let secret = Secret::generate(API_KEY_PREFIX);
-        let now = Utc::now();
+        let now = self.clock.now_utc();
         let mut keys = self.keys.write();
         let row = keys.get_mut(id).ok_or_else(|| key_not_found(id))?;
         if let Some(expired) = row.expires_at.filter(|e| *e <= now) {
@@ -236,11 +228,9 @@ impl Auth {
             ));
         }
         let audit = actor.ok("api_key.rotate", id, row.name.clone());
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                cred::rotate_api_key(tx, id, secret.hash(), now)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            cred::rotate_api_key(tx, id, secret.hash(), now)?;
+            audit_store::insert(tx, &audit)
         })?;
         let mut creds = self.creds.write();
         creds.remove(&row.hash);
@@ -253,15 +243,13 @@ impl Auth {
         Ok(created(row, secret))
     }
 
-    pub fn delete_key(&self, registry: &Registry, id: &str, actor: &Actor) -> ApiResult<()> {
+    pub fn delete_key(&self, id: &str, actor: &Actor) -> ApiResult<()> {
         let mut keys = self.keys.write();
         let row = keys.get(id).ok_or_else(|| key_not_found(id))?;
         let audit = actor.ok("api_key.revoke", id, row.name.clone());
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                cred::delete_api_key(tx, id)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            cred::delete_api_key(tx, id)?;
+            audit_store::insert(tx, &audit)
         })?;
         self.creds.write().remove(&row.hash);
         keys.remove(id);
@@ -275,14 +263,13 @@ impl Auth {
     /// beforehand whether the username and `source` may try at all.
     pub fn login(
         &self,
-        registry: &Registry,
         guard: &LoginGuard,
         mut slot: PasswordSlot,
         source: IpAddr,
         username: &str,
         password: &str,
     ) -> ApiResult<LoginResponse> {
-        let user = registry.with_store(|s| cred::user_by_name(s.conn(), username))?;
+        let user = self.db.read(|c| cred::user_by_name(c, username))?;
         // Verify against a hash for unknown users too, so the answer takes
         // as long either way.
         let phc = user
@@ -307,7 +294,7 @@ impl Auth {
                         UNKNOWN_USER
                     },
                 );
-                if let Err(e) = registry.with_store(|s| audit_store::insert(s.conn(), &audit)) {
+                if let Err(e) = self.db.read(|c| audit_store::insert(c, &audit)) {
                     tracing::error!(error = %e, "cannot record a failed login in the audit trail");
                 }
                 return Err(ApiError::unauthorized(
@@ -318,7 +305,7 @@ impl Auth {
         };
         guard.succeeded(username);
         let token = Secret::generate(SESSION_TOKEN_PREFIX);
-        let now = Utc::now();
+        let now = self.clock.now_utc();
         let row = SessionRow {
             id: short_id(),
             user_id: user.id.clone(),
@@ -327,11 +314,9 @@ impl Auth {
             expires_at: now + SESSION_TTL,
         };
         let audit = Actor::user(&user.username, source).ok("login.success", &user.username, "");
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                cred::insert_session(tx, &row)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            cred::insert_session(tx, &row)?;
+            audit_store::insert(tx, &audit)
         })?;
         self.creds.write().insert(
             row.hash,
@@ -347,7 +332,7 @@ impl Auth {
     }
 
     /// Ends the session that `token` belongs to.
-    pub fn logout(&self, registry: &Registry, token: &str, source: IpAddr) -> ApiResult<()> {
+    pub fn logout(&self, token: &str, source: IpAddr) -> ApiResult<()> {
         let hash = TokenHash::of(token);
         let (id, username) = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
             Some(PrincipalKind::Session { id, username }) => (id.clone(), username.clone()),
@@ -366,18 +351,16 @@ impl Auth {
             }
         };
         let audit = Actor::user(&username, source).ok("logout", &username, "");
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                cred::delete_session(tx, &id)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            cred::delete_session(tx, &id)?;
+            audit_store::insert(tx, &audit)
         })?;
         self.creds.write().remove(&hash);
         Ok(())
     }
 
     /// Writes last-use times of API keys and drops expired sessions.
-    pub fn flush(&self, registry: &Registry) -> Result<(), StoreError> {
+    pub fn flush(&self) -> Result<(), StoreError> {
         // Copied, not taken: until the keys below carry them, listings read
         // the last uses from `used`, and a failed write keeps them there.
         let used: Vec<(String, DateTime<Utc>)> = self
@@ -386,10 +369,10 @@ impl Auth {
             .iter()
             .map(|(id, at)| (id.clone(), *at))
             .collect();
-        let now = Utc::now();
-        registry.with_store(|s| {
-            cred::touch_api_keys(s.conn(), &used)?;
-            cred::delete_expired_sessions(s.conn(), now)
+        let now = self.clock.now_utc();
+        self.db.read(|c| {
+            cred::touch_api_keys(c, &used)?;
+            cred::delete_expired_sessions(c, now)
         })?;
         {
             let mut keys = self.keys.write();
@@ -470,12 +453,12 @@ fn short_id() -> String {
 /// their secrets to `admin.password` and `admin.token` (mode 0600). Existing
 /// files are never overwritten: if one is already there (say the database was
 /// removed but the data dir kept), its secret is adopted instead.
-pub fn bootstrap(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
+pub fn bootstrap(db: &Db, clock: &SharedClock, data_dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    if registry.with_store(|s| cred::count_users(s.conn()))? > 0 {
+    if db.read(cred::count_users)? > 0 {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = clock.now_utc();
     let password_path = data_dir.join(ADMIN_PASSWORD_FILE);
     let password = match std::env::var("LLMLB_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => {
@@ -507,11 +490,9 @@ pub fn bootstrap(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
         expires_at: None,
         last_used_at: None,
     };
-    registry.with_store(|s| {
-        s.transaction(|tx| {
-            cred::insert_user(tx, &user)?;
-            cred::insert_api_key(tx, &key)
-        })
+    db.transaction(|tx| {
+        cred::insert_user(tx, &user)?;
+        cred::insert_api_key(tx, &key)
     })?;
     tracing::info!(
         token_file = %token_path.display(),
@@ -545,4 +526,44 @@ fn adopt_or_write(path: &Path, make: impl FnOnce() -> Secret) -> std::io::Result
     f.write_all(b"\n")?;
     f.sync_all()?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::daemon::clock::ManualClock;
+    use crate::store::Store;
+
+    #[test]
+    fn an_api_key_stops_working_when_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::new(Store::open(&dir.path().join("llmlb.db")).unwrap());
+        let clock = ManualClock::new();
+        let auth = Auth::load(db.clone(), clock.clone()).unwrap();
+        let created = auth
+            .create_key(
+                &CreateApiKeyRequest {
+                    name: "ci".into(),
+                    role: Role::Viewer,
+                    expires_in_secs: Some(60),
+                },
+                &Actor::daemon(),
+            )
+            .unwrap();
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(auth.authenticate(&created.key).unwrap().role, Role::Viewer);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            auth.authenticate(&created.key).unwrap_err().code,
+            "token_expired"
+        );
+        // The same holds after a restart, which reads the key back.
+        let again = Auth::load(db, clock).unwrap();
+        assert_eq!(
+            again.authenticate(&created.key).unwrap_err().code,
+            "token_expired"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::registry::RegistryError;
 use crate::api::ErrorBody;
 use crate::store::StoreError;
 
@@ -57,14 +58,6 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
-    pub fn node_not_found(id: &str) -> ApiError {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "node_not_found",
-            format!("no node has id {id:?}; list the nodes with GET /v0/nodes"),
-        )
-    }
-
     /// A failure of the daemon itself. The cause goes to the log; the client
     /// gets a sentence without internals.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
@@ -80,6 +73,30 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         ApiError::internal(&e)
+    }
+}
+
+/// The registry's refusals at the HTTP edge: each variant has one status and
+/// one code; the message is the variant's sentence.
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> ApiError {
+        use RegistryError as E;
+        let (status, code) = match &e {
+            E::NodeNotFound(_) => (StatusCode::NOT_FOUND, "node_not_found"),
+            E::InvalidNodeToken => (StatusCode::UNAUTHORIZED, "invalid_node_token"),
+            E::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
+            E::JoinTokenRequired => (StatusCode::UNAUTHORIZED, "join_token_required"),
+            E::JoinTokenInvalid => (StatusCode::UNAUTHORIZED, "join_token_invalid"),
+            E::NodeMismatch => (StatusCode::FORBIDDEN, "node_mismatch"),
+            E::NotPending(_) => (StatusCode::CONFLICT, "not_pending"),
+            E::NoToken(_) => (StatusCode::CONFLICT, "no_token"),
+            E::GraceTooLong => (StatusCode::BAD_REQUEST, "invalid_grace"),
+            E::TooManyPending { .. } => {
+                return ApiError::too_many("too_many_pending", e.to_string(), 60)
+            }
+            E::JoinTokenUsedUp | E::Store(_) => return ApiError::internal(&e),
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 

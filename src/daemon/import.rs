@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::Utc;
 use serde_json::value::RawValue;
 
 use super::audit::Actor;
@@ -27,7 +26,7 @@ pub fn import(
     dry_run: bool,
     actor: &Actor,
 ) -> ApiResult<ImportReport> {
-    let now = Utc::now();
+    let now = registry.clock().now_utc();
     let mut report = ImportReport {
         dry_run,
         total: records.len(),

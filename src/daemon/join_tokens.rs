@@ -1,10 +1,11 @@
 //! Join tokens in memory, mirrored from the `join_tokens` table.
 //!
 //! A registration that carries one is checked and its use counted under
-//! the registry's store lock, in the transaction that saves the node
-//! (see [`super::registry::Registry::register`]), so a token with one use
-//! left admits exactly one of any number of simultaneous registrations.
-//! Every change here also runs under that lock, after the database has it.
+//! the store lock, in the transaction that saves the node (see
+//! [`super::registry::Registry::register`]), so a token with one use left
+//! admits exactly one of any number of simultaneous registrations. Every
+//! change here also runs under that lock ([`Db`]), after the database has
+//! it.
 
 use std::collections::HashMap;
 
@@ -12,8 +13,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 
 use super::audit::Actor;
+use super::clock::SharedClock;
 use super::error::{ApiError, ApiResult};
-use super::registry::Registry;
+use super::registry::RegistryError;
 use super::validate::{self, FieldLimits};
 use crate::api::join_tokens::{
     CreateJoinTokenRequest, JoinTokenCreated, JoinTokenView, DEFAULT_JOIN_TOKEN_TTL_SECS,
@@ -22,7 +24,7 @@ use crate::api::join_tokens::{
 use crate::secret::{Secret, TokenHash, JOIN_TOKEN_PREFIX};
 use crate::store::audit as audit_store;
 use crate::store::join_tokens::{self as store, JoinTokenRow};
-use crate::store::StoreError;
+use crate::store::{Db, StoreError};
 
 /// What a valid join token gives the node that registers with it.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ struct Inner {
 
 pub struct JoinTokens {
     inner: RwLock<Inner>,
+    db: Db,
+    clock: SharedClock,
 }
 
 fn view(t: &JoinTokenRow) -> JoinTokenView {
@@ -63,28 +67,9 @@ pub fn not_found(id: &str) -> ApiError {
     )
 }
 
-pub fn required() -> ApiError {
-    ApiError::unauthorized(
-        "join_token_required",
-        "this daemon admits registrations only with a join token: send it in the X-Join-Token \
-         header (llmlb-node --join-token); an administrator creates one with llmlbctl \
-         join-tokens create",
-    )
-}
-
-fn invalid() -> ApiError {
-    // One sentence for unknown, expired, used-up and revoked tokens: a
-    // stranger learns nothing about which tokens exist.
-    ApiError::unauthorized(
-        "join_token_invalid",
-        "the join token is not valid: it is unknown, expired, used up or revoked; ask an \
-         administrator for a new one (llmlbctl join-tokens create)",
-    )
-}
-
 impl JoinTokens {
-    pub fn load(registry: &Registry) -> Result<JoinTokens, StoreError> {
-        let rows = registry.with_store(|s| store::load_all(s.conn()))?;
+    pub fn load(db: Db, clock: SharedClock) -> Result<JoinTokens, StoreError> {
+        let rows = db.read(store::load_all)?;
         let mut inner = Inner::default();
         for t in rows {
             inner.by_hash.insert(t.hash, t.id.clone());
@@ -92,6 +77,8 @@ impl JoinTokens {
         }
         Ok(JoinTokens {
             inner: RwLock::new(inner),
+            db,
+            clock,
         })
     }
 
@@ -104,7 +91,6 @@ impl JoinTokens {
 
     pub fn create(
         &self,
-        registry: &Registry,
         req: &CreateJoinTokenRequest,
         limits: &FieldLimits,
         actor: &Actor,
@@ -117,7 +103,7 @@ impl JoinTokens {
             ));
         }
         validate::labels("tags", &req.tags, limits)?;
-        let now = Utc::now();
+        let now = self.clock.now_utc();
         let ttl = match (req.ttl_secs, req.never_expires) {
             (Some(_), true) => {
                 return Err(ApiError::bad_request(
@@ -175,11 +161,9 @@ impl JoinTokens {
                 }
             ),
         );
-        registry.with_store(|s| {
-            s.transaction(|tx| {
-                store::insert(tx, &row)?;
-                audit_store::insert(tx, &audit)
-            })
+        self.db.transaction(|tx| {
+            store::insert(tx, &row)?;
+            audit_store::insert(tx, &audit)
         })?;
         let mut inner = self.inner.write();
         inner.by_hash.insert(row.hash, row.id.clone());
@@ -196,44 +180,51 @@ impl JoinTokens {
         })
     }
 
-    pub fn revoke(&self, registry: &Registry, id: &str, actor: &Actor) -> ApiResult<()> {
+    pub fn revoke(&self, id: &str, actor: &Actor) -> ApiResult<()> {
         let audit = actor.ok("join_token.revoke", id, "");
-        registry.with_store(|s| -> ApiResult<()> {
-            s.transaction(|tx| -> ApiResult<()> {
-                if !store::delete(tx, id)? {
-                    return Err(not_found(id));
-                }
-                audit_store::insert(tx, &audit)?;
-                Ok(())
-            })?;
-            let mut inner = self.inner.write();
-            if let Some(t) = inner.by_id.remove(id) {
-                inner.by_hash.remove(&t.hash);
+        let mut held = self.db.lock();
+        held.transaction(|tx| -> ApiResult<()> {
+            if !store::delete(tx, id)? {
+                return Err(not_found(id));
             }
+            audit_store::insert(tx, &audit)?;
             Ok(())
         })?;
+        let mut inner = self.inner.write();
+        if let Some(t) = inner.by_id.remove(id) {
+            inner.by_hash.remove(&t.hash);
+        }
+        drop(inner);
+        drop(held);
         tracing::info!(join_token_id = %id, "join token revoked");
         Ok(())
     }
 
-    /// What a registration carrying the token with this hash may do, or
-    /// 401 `join_token_invalid`. Call under the store lock.
-    pub fn grant(&self, hash: &TokenHash, now: DateTime<Utc>) -> ApiResult<Grant> {
+    /// What a registration carrying the token with this hash may do at
+    /// `now`. Call under the store lock (the registration does); a check
+    /// without it is only a pre-check.
+    pub fn grant(&self, hash: &TokenHash, now: DateTime<Utc>) -> Result<Grant, RegistryError> {
         let inner = self.inner.read();
         let t = inner
             .by_hash
             .get(hash)
             .and_then(|id| inner.by_id.get(id))
             .filter(|t| t.hash.ct_eq(hash))
-            .ok_or_else(invalid)?;
+            .ok_or(RegistryError::JoinTokenInvalid)?;
         if t.expires_at.is_some_and(|e| e <= now) || t.uses_left == Some(0) {
-            return Err(invalid());
+            return Err(RegistryError::JoinTokenInvalid);
         }
         Ok(Grant {
             token_id: t.id.clone(),
             tags: t.tags.clone(),
             auto_approve: t.auto_approve,
         })
+    }
+
+    /// [`JoinTokens::grant`] at the time of the daemon's clock, as the
+    /// pre-check before a registration's probe.
+    pub fn grant_now(&self, hash: &TokenHash) -> Result<Grant, RegistryError> {
+        self.grant(hash, self.clock.now_utc())
     }
 
     /// Counts a use in memory, after it was committed.

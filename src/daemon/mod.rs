@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod error;
@@ -29,13 +30,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::net::TcpListener;
 
+use self::clock::SharedClock;
 use self::config::DaemonArgs;
 use self::registry::{Registry, RegistryConfig};
 use self::router::{AppState, Shared};
-use crate::store::{Store, DB_FILE};
+use crate::store::{Db, Store, DB_FILE};
 
 /// How often heartbeat metrics are written behind.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
@@ -48,8 +49,20 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Opens the data dir and database, bootstraps credentials, imports a legacy
-/// `nodes.json`, and returns the state the server runs on.
+/// `nodes.json`, and returns the state the server runs on, on the real
+/// clock.
 pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
+    prepare_with_clock(args, clock::system())
+}
+
+/// [`prepare`] on a clock of the caller's: everything the daemon judges by
+/// time (offline timeouts, rotation grace and age, API-key, session and
+/// join-token expiry, stored timestamps) reads `clock`. An in-process test
+/// passes a [`clock::ManualClock`], moves it with `advance`, and makes the
+/// daemon act on the new time at once with [`RunningDaemon::sweep_now`]
+/// instead of waiting for the upkeep loop (whose timers still run on real
+/// time).
+pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Result<AppState> {
     extract::set_body_timeout(args.body_timeout);
     let data_dir = args.resolved_data_dir()?;
     // It holds the database and the admin credentials.
@@ -59,23 +72,27 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
     let db_path = data_dir.join(DB_FILE);
     let store = Store::open(&db_path)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let db = Db::new(store);
     let registry = Registry::load(
-        store,
+        db.clone(),
         RegistryConfig {
             heartbeat_interval: Duration::from_secs(args.heartbeat_interval),
             node_timeout: Duration::from_secs(args.node_timeout),
             default_grace: args.token_grace,
             token_max_age: args.runtime_token_max_age,
         },
+        clock.clone(),
     )
     .with_context(|| format!("cannot load the nodes from {}", db_path.display()))?;
-    auth::bootstrap(&registry, &data_dir)?;
+    auth::bootstrap(&db, &clock, &data_dir)?;
     import::import_legacy_file(&registry, &data_dir)?;
-    let auth = auth::Auth::load(&registry).context("cannot load credentials")?;
-    let join_tokens =
-        join_tokens::JoinTokens::load(&registry).context("cannot load the join tokens")?;
+    let auth = auth::Auth::load(db.clone(), clock.clone()).context("cannot load credentials")?;
+    let join_tokens = join_tokens::JoinTokens::load(db.clone(), clock.clone())
+        .context("cannot load the join tokens")?;
     let tls = tls_server(args, &data_dir)?;
     Ok(AppState(Arc::new(Shared {
+        db,
+        clock: clock.clone(),
         registry,
         auth,
         probe: probe::client(args.probe_timeout),
@@ -103,7 +120,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
         join_required: args.registration == config::RegistrationMode::JoinToken,
         tls,
         listen_addr: std::sync::OnceLock::new(),
-        started_at: Utc::now(),
+        started_at: clock.now_utc(),
         started: Instant::now(),
         data_dir_lock,
     })))
@@ -140,28 +157,11 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = sweep.tick() => {
-                if let Err(e) = state.blocking(|s| s.registry.sweep()).await {
+                if let Err(e) = state.blocking(|s| Ok(s.registry.sweep()?)).await {
                     tracing::error!(error = %e, "sweep failed");
                 }
             }
-            _ = prune.tick() => {
-                let keep = chrono::Duration::from_std(state.audit_retention)
-                    .unwrap_or(chrono::Duration::MAX);
-                let before = Utc::now().checked_sub_signed(keep);
-                let done = state
-                    .blocking(move |s| match before {
-                        Some(before) => Ok(s
-                            .registry
-                            .with_store(|st| crate::store::audit::prune(st.conn(), before))?),
-                        None => Ok(0),
-                    })
-                    .await;
-                match done {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, "pruned old audit rows"),
-                    Err(e) => tracing::error!(error = %e, "pruning the audit trail failed"),
-                }
-            }
+            _ = prune.tick() => prune_audit(&state).await,
             _ = flush.tick() => {
                 state.register_limit.sweep();
                 state.login_limit.sweep();
@@ -179,11 +179,27 @@ async fn upkeep(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// Removes audit rows older than `--audit-retention`.
+async fn prune_audit(state: &AppState) {
+    let keep = chrono::Duration::from_std(state.audit_retention).unwrap_or(chrono::Duration::MAX);
+    let Some(before) = state.clock.now_utc().checked_sub_signed(keep) else {
+        return;
+    };
+    let done = state
+        .blocking(move |s| Ok(s.db.read(|c| crate::store::audit::prune(c, before))?))
+        .await;
+    match done {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "pruned old audit rows"),
+        Err(e) => tracing::error!(error = %e, "pruning the audit trail failed"),
+    }
+}
+
 async fn flush_all(state: &AppState) {
     let result = state
         .blocking(|s| {
             s.registry.flush()?;
-            s.auth.flush(&s.registry)?;
+            s.auth.flush()?;
             s.registry.warm_listing();
             Ok(())
         })
@@ -202,6 +218,19 @@ pub struct RunningDaemon {
 }
 
 impl RunningDaemon {
+    /// Runs one sweep of the registry now, on its clock, as the upkeep loop
+    /// does every second: nodes without a heartbeat for the offline timeout
+    /// go offline, rotations whose grace is over end, tokens past
+    /// `--runtime-token-max-age` are rotated. With a daemon made by
+    /// [`prepare_with_clock`] on a [`clock::ManualClock`], a test advances
+    /// the clock and calls this instead of sleeping.
+    pub async fn sweep_now(&self) -> anyhow::Result<()> {
+        self.state
+            .blocking(|s| Ok(s.registry.sweep()?))
+            .await
+            .map_err(|e| anyhow::anyhow!("the sweep failed: {e}"))
+    }
+
     /// Stops accepting, waits for open requests, flushes the write-behind.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

@@ -21,6 +21,11 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub struct Shared {
+    /// The database, behind the one store lock the registry, credentials,
+    /// join tokens and audit trail share.
+    pub db: crate::store::Db,
+    /// The time every part of the daemon reads.
+    pub clock: super::clock::SharedClock,
     pub registry: Registry,
     pub auth: Auth,
     pub probe: reqwest::Client,

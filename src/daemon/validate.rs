@@ -8,10 +8,51 @@
 
 use std::net::IpAddr;
 
+use std::ops::Deref;
+
 use super::error::{ApiError, ApiResult};
-use super::registry::ValidRegistration;
 use crate::api::nodes::{GpuDevice, HeartbeatRequest, PatchNodeRequest, RegisterNodeRequest};
 use crate::store::nodes::GpuSummary;
+
+/// A registration that passed validation: trimmed, with its defaults
+/// filled in and its GPUs normalised. Made only by [`registration`]; the
+/// reachability probe is the handler's job.
+#[derive(Debug, Clone)]
+pub struct ValidRegistration {
+    pub machine_name: String,
+    pub ip_address: IpAddr,
+    pub runtime_version: String,
+    pub runtime_port: u16,
+    pub node_api_port: u16,
+    pub gpu: GpuSummary,
+    pub supported_runtimes: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// A heartbeat body that passed [`heartbeat`]; the registry takes only
+/// these.
+#[derive(Debug, Clone)]
+pub struct ValidHeartbeat(HeartbeatRequest);
+
+impl Deref for ValidHeartbeat {
+    type Target = HeartbeatRequest;
+
+    fn deref(&self) -> &HeartbeatRequest {
+        &self.0
+    }
+}
+
+/// An admin's change of a node that passed [`patch`].
+#[derive(Debug, Clone)]
+pub struct ValidPatch(PatchNodeRequest);
+
+impl Deref for ValidPatch {
+    type Target = PatchNodeRequest;
+
+    fn deref(&self) -> &PatchNodeRequest {
+        &self.0
+    }
+}
 
 /// How much one registration, heartbeat or admin change may carry. The
 /// defaults are far above what a real machine sends; each is a flag of
@@ -249,7 +290,7 @@ pub fn registration(
 }
 
 /// Checks a heartbeat body.
-pub fn heartbeat(req: &HeartbeatRequest, limits: &FieldLimits) -> ApiResult<()> {
+pub fn heartbeat(req: HeartbeatRequest, limits: &FieldLimits) -> ApiResult<ValidHeartbeat> {
     if req.node_id.trim().is_empty() {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -310,11 +351,11 @@ pub fn heartbeat(req: &HeartbeatRequest, limits: &FieldLimits) -> ApiResult<()> 
             ));
         }
     }
-    Ok(())
+    Ok(ValidHeartbeat(req))
 }
 
 /// Checks an admin's change of a node.
-pub fn patch(p: &PatchNodeRequest, limits: &FieldLimits) -> ApiResult<()> {
+pub fn patch(p: PatchNodeRequest, limits: &FieldLimits) -> ApiResult<ValidPatch> {
     if let Some(Some(name)) = &p.custom_name {
         text(
             "invalid_field",
@@ -348,7 +389,7 @@ pub fn patch(p: &PatchNodeRequest, limits: &FieldLimits) -> ApiResult<()> {
     if let Some(Some(tags)) = &p.tags {
         labels("tags", tags, limits)?;
     }
-    Ok(())
+    Ok(ValidPatch(p))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod nodes;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -179,6 +180,43 @@ impl Store {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// The one database connection of a daemon, shared by the registry, the
+/// credentials, the join tokens and the audit trail. Cheap to clone; every
+/// clone holds the same lock (the *store lock*): whoever holds
+/// [`Db::lock`] has the database to itself until it drops the guard, so a
+/// check → commit → apply sequence done under one guard never interleaves
+/// with another.
+#[derive(Clone)]
+pub struct Db(Arc<parking_lot::Mutex<Store>>);
+
+impl Db {
+    pub fn new(store: Store) -> Db {
+        Db(Arc::new(parking_lot::Mutex::new(store)))
+    }
+
+    /// Takes the store lock.
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Store> {
+        self.0.lock()
+    }
+
+    /// Runs `f` in one transaction under the store lock.
+    pub fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.lock().transaction(f)
+    }
+
+    /// Runs `f` on the connection under the store lock, outside any
+    /// transaction (reads, single statements).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(self.lock().conn())
     }
 }
 

@@ -17,7 +17,7 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let created = state
-        .blocking(move |s| s.auth.create_key(&s.registry, &req, &actor))
+        .blocking(move |s| s.auth.create_key(&req, &actor))
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -28,7 +28,7 @@ pub async fn remove(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     state
-        .blocking(move |s| s.auth.delete_key(&s.registry, &id, &actor))
+        .blocking(move |s| s.auth.delete_key(&id, &actor))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -39,7 +39,7 @@ pub async fn rotate(
     Id(id): Id,
 ) -> ApiResult<Json<ApiKeyCreated>> {
     state
-        .blocking(move |s| s.auth.rotate_key(&s.registry, &id, &actor))
+        .blocking(move |s| s.auth.rotate_key(&id, &actor))
         .await
         .map(Json)
 }

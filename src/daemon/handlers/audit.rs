@@ -50,10 +50,7 @@ pub async fn list(
         limit,
     };
     state
-        .blocking(move |s| {
-            Ok(s.registry
-                .with_store(|st| audit_store::query(st.conn(), &query))?)
-        })
+        .blocking(move |s| Ok(s.db.read(|c| audit_store::query(c, &query))?))
         .await
         .map(Json)
 }

@@ -31,14 +31,8 @@ pub async fn login(
     state.login_guard.check(&req.username, source)?;
     state
         .blocking(move |s| {
-            s.auth.login(
-                &s.registry,
-                &s.login_guard,
-                slot,
-                source,
-                &req.username,
-                &req.password,
-            )
+            s.auth
+                .login(&s.login_guard, slot, source, &req.username, &req.password)
         })
         .await
         .map(Json)
@@ -51,7 +45,7 @@ pub async fn logout(
 ) -> ApiResult<StatusCode> {
     let token = bearer(&headers)?.to_string();
     state
-        .blocking(move |s| s.auth.logout(&s.registry, &token, source))
+        .blocking(move |s| s.auth.logout(&token, source))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

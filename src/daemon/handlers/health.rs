@@ -15,20 +15,22 @@ pub async fn heartbeat(
     NodeToken(token): NodeToken,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
-    validate::heartbeat(&req, &state.field_limits)?;
+    let req = validate::heartbeat(req, &state.field_limits)?;
     state.metrics.heartbeat();
     // Memory only, unless a token change must be committed first; then once
     // more. A rotation started meanwhile may ask again, so a few rounds.
     for _ in 0..4 {
         match state.registry.heartbeat(&token, &req) {
             Ok(r) => return Ok(Json(r)),
-            Err(HeartbeatError::Api(e)) => return Err(e),
+            Err(HeartbeatError::Refused(e)) => return Err(e.into()),
             Err(HeartbeatError::PromoteFirst) => {
-                state.blocking(move |s| s.registry.promote(&token)).await?;
+                state
+                    .blocking(move |s| Ok(s.registry.promote(&token)?))
+                    .await?;
             }
             Err(HeartbeatError::DeliverFirst) => {
                 state
-                    .blocking(move |s| s.registry.mark_delivered(&token))
+                    .blocking(move |s| Ok(s.registry.mark_delivered(&token)?))
                     .await?;
             }
         }

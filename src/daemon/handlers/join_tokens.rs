@@ -17,10 +17,7 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateJoinTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<JoinTokenCreated>)> {
     let created = state
-        .blocking(move |s| {
-            s.join_tokens
-                .create(&s.registry, &req, &s.field_limits, &actor)
-        })
+        .blocking(move |s| s.join_tokens.create(&req, &s.field_limits, &actor))
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -31,7 +28,7 @@ pub async fn remove(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     state
-        .blocking(move |s| s.join_tokens.revoke(&s.registry, &id, &actor))
+        .blocking(move |s| s.join_tokens.revoke(&id, &actor))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,9 +13,8 @@ use crate::daemon::error::{ApiError, ApiResult};
 use crate::daemon::extract::{
     rate_limited, Admin, ApiJson, ApiQuery, ClientIp, Id, JoinToken, NodeToken, Viewer,
 };
-use crate::daemon::join_tokens;
 use crate::daemon::probe;
-use crate::daemon::registry::RegisterContext;
+use crate::daemon::registry::{RegisterContext, RegistryError};
 use crate::daemon::router::AppState;
 use crate::daemon::validate;
 
@@ -35,14 +34,14 @@ pub async fn register(
     // node is saved).
     match join {
         Some(hash) => {
-            state.join_tokens.grant(&hash, chrono::Utc::now())?;
+            state.join_tokens.grant_now(&hash)?;
         }
         None if state.join_required
             && !proof
                 .as_ref()
                 .is_some_and(|NodeToken(h)| state.registry.holds_token(h)) =>
         {
-            return Err(join_tokens::required())
+            return Err(RegistryError::JoinTokenRequired.into())
         }
         None => {}
     }
@@ -53,7 +52,7 @@ pub async fn register(
     let proof = proof.map(|NodeToken(hash)| hash);
     let done = state
         .blocking(move |s| {
-            s.registry.register(
+            Ok(s.registry.register(
                 reg,
                 RegisterContext {
                     proof,
@@ -62,7 +61,7 @@ pub async fn register(
                     max_pending: s.max_pending,
                     source: Some(source),
                 },
-            )
+            )?)
         })
         .await?;
     let resp = done.response;
@@ -151,7 +150,7 @@ pub async fn show(
     _: Viewer,
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
-    state.registry.get(&id).map(Json)
+    Ok(Json(state.registry.get(&id)?))
 }
 
 pub async fn approve(
@@ -160,7 +159,7 @@ pub async fn approve(
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.approve(&id, &actor))
+        .blocking(move |s| Ok(s.registry.approve(&id, &actor)?))
         .await
         .map(Json)
 }
@@ -171,7 +170,7 @@ pub async fn remove(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     state
-        .blocking(move |s| s.registry.delete(&id, &actor))
+        .blocking(move |s| Ok(s.registry.delete(&id, &actor)?))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -182,9 +181,9 @@ pub async fn update(
     Id(id): Id,
     ApiJson(p): ApiJson<PatchNodeRequest>,
 ) -> ApiResult<Json<NodeView>> {
-    validate::patch(&p, &state.field_limits)?;
+    let p = validate::patch(p, &state.field_limits)?;
     state
-        .blocking(move |s| s.registry.patch(&id, &p, &actor))
+        .blocking(move |s| Ok(s.registry.patch(&id, &p, &actor)?))
         .await
         .map(Json)
 }
@@ -195,7 +194,7 @@ pub async fn drain(
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.set_drained(&id, true, &actor))
+        .blocking(move |s| Ok(s.registry.set_drained(&id, true, &actor)?))
         .await
         .map(Json)
 }
@@ -206,7 +205,7 @@ pub async fn undrain(
     Id(id): Id,
 ) -> ApiResult<Json<NodeView>> {
     state
-        .blocking(move |s| s.registry.set_drained(&id, false, &actor))
+        .blocking(move |s| Ok(s.registry.set_drained(&id, false, &actor)?))
         .await
         .map(Json)
 }

@@ -26,7 +26,7 @@ pub async fn rotate(
         ));
     }
     state
-        .blocking(move |s| s.registry.rotate(&id, grace, &actor))
+        .blocking(move |s| Ok(s.registry.rotate(&id, grace, &actor)?))
         .await
         .map(Json)
 }
@@ -37,7 +37,7 @@ pub async fn revoke(
     Id(id): Id,
 ) -> ApiResult<Json<RevokeTokenResponse>> {
     state
-        .blocking(move |s| s.registry.revoke(&id, &actor))
+        .blocking(move |s| Ok(s.registry.revoke(&id, &actor)?))
         .await
         .map(Json)
 }

@@ -1,0 +1,306 @@
+//! The fleet in memory: one [`LiveNode`] per node, the index of runtime
+//! tokens, and the index of identities (machine name and runtime port) that
+//! tells twins apart. Lookups only; what changes it lives beside it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+
+use super::error::RegistryError;
+use crate::api::nodes::{NodeStatus, NodeView};
+use crate::secret::{Secret, TokenHash};
+use crate::store::nodes::NodeRecord;
+use crate::store::tokens::TokenKind;
+
+/// A runtime token a node holds.
+#[derive(Debug, Clone)]
+pub(super) struct TokenInfo {
+    pub(super) hash: TokenHash,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+/// A rotation under way: the successor token, kept in plain text only in
+/// memory (the database has its hash) until the node has picked it up.
+#[derive(Debug, Clone)]
+pub(super) struct Rotation {
+    /// What heartbeat replies hand out. `None` after a restart when the
+    /// successor had already gone out: only its hash survived, and the node
+    /// holds it (so it is still accepted), but it cannot be sent again.
+    pub(super) next: Option<Secret>,
+    pub(super) next_hash: TokenHash,
+    pub(super) started_at: DateTime<Utc>,
+    pub(super) deadline: Instant,
+    /// A heartbeat reply carried the successor, so the node may hold it.
+    /// Committed before that reply is sent.
+    pub(super) delivered: bool,
+}
+
+impl Rotation {
+    /// The grace period is over: the old token no longer works.
+    pub(super) fn is_over(&self, now: Instant) -> bool {
+        now >= self.deadline
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct LiveNode {
+    pub(super) rec: NodeRecord,
+    pub(super) last_heartbeat: Option<Instant>,
+    pub(super) dirty: bool,
+    pub(super) models_dirty: bool,
+    pub(super) token: Option<TokenInfo>,
+    pub(super) rotation: Option<Rotation>,
+    /// The node's JSON for listings, without the fields that depend on the
+    /// time of asking; rebuilt after `rec` changes (see [`LiveNode::touch`]).
+    pub(super) json: Mutex<Option<Arc<[u8]>>>,
+}
+
+impl LiveNode {
+    pub(super) fn new(rec: NodeRecord) -> LiveNode {
+        LiveNode {
+            rec,
+            last_heartbeat: None,
+            dirty: false,
+            models_dirty: false,
+            token: None,
+            rotation: None,
+            json: Mutex::new(None),
+        }
+    }
+
+    /// Drops the cached listing JSON: call after changing `rec`.
+    pub(super) fn touch(&mut self) {
+        *self.json.get_mut() = None;
+    }
+
+    pub(super) fn is_live(&self, now: Instant, timeout: Duration) -> bool {
+        self.last_heartbeat
+            .is_some_and(|t| now.saturating_duration_since(t) < timeout)
+    }
+
+    pub(super) fn status(&self, now: Instant, timeout: Duration) -> NodeStatus {
+        derive_status(&self.rec, self.is_live(now, timeout))
+    }
+
+    /// Seconds since the node got its current token.
+    pub(super) fn token_age_secs(&self, wall: DateTime<Utc>) -> Option<i64> {
+        self.token
+            .as_ref()
+            .map(|t| (wall - t.created_at).num_seconds().max(0))
+    }
+
+    /// The node as `GET /v0/nodes/{id}` shows it. The listing writes the
+    /// same fields by hand (`listing.rs`); the `listing_matches_the_node_view`
+    /// test holds the two together.
+    pub(super) fn view(&self, twins: Twins<'_>, at: At) -> NodeView {
+        let r = &self.rec;
+        let m = &r.metrics;
+        let live = self.is_live(at.now, at.timeout);
+        NodeView {
+            id: r.id.clone(),
+            machine_name: r.machine_name.clone(),
+            custom_name: r.custom_name.clone(),
+            ip_address: r.ip_address.clone(),
+            runtime_version: r.runtime_version.clone(),
+            runtime_port: r.runtime_port,
+            node_api_port: r.node_api_port,
+            status: derive_status(r, live),
+            approved: r.approved,
+            drained: r.drained,
+            registered_at: r.registered_at,
+            approved_at: r.approved_at,
+            last_seen: r.last_seen,
+            // The sweeper clears it within a second; don't show it meanwhile.
+            online_since: r.online_since.filter(|_| live),
+            gpu_available: r.gpu.available,
+            gpu_devices: r.gpu.devices.clone(),
+            gpu_count: r.gpu.count,
+            gpu_model: r.gpu.model.clone(),
+            gpu_model_name: r.gpu.model_name.clone(),
+            gpu_compute_capability: r.gpu.compute_capability.clone(),
+            gpu_capability_score: r.gpu.capability_score,
+            loaded_models: r.models.llm.clone(),
+            loaded_embedding_models: r.models.embedding.clone(),
+            loaded_asr_models: r.models.asr.clone(),
+            loaded_tts_models: r.models.tts.clone(),
+            supported_runtimes: r.supported_runtimes.clone(),
+            initializing: r.initializing,
+            ready_models: r.ready_models,
+            cpu_usage: m.cpu_usage,
+            memory_usage: m.memory_usage,
+            gpu_usage: m.gpu_usage,
+            gpu_memory_usage: m.gpu_memory_usage,
+            active_requests: m.active_requests,
+            average_response_time_ms: m.average_response_time_ms,
+            metrics_updated_at: m.updated_at,
+            tags: r.tags.clone(),
+            notes: r.notes.clone(),
+            token_age_secs: self.token_age_secs(at.wall).map(|s| s as u64),
+            token_rotation_pending: self.rotation.is_some(),
+            same_machine_name_as: twins.map(str::to_string).collect(),
+        }
+    }
+}
+
+/// The moment a view or listing is made: both clocks read once, and the
+/// offline timeout they are judged by.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At {
+    pub(super) now: Instant,
+    pub(super) wall: DateTime<Utc>,
+    pub(super) timeout: Duration,
+}
+
+/// The status rule of DESIGN: pending until approved; then offline when not
+/// live, online when its models are ready, else registering.
+pub fn derive_status(rec: &NodeRecord, live: bool) -> NodeStatus {
+    if !rec.approved {
+        NodeStatus::Pending
+    } else if !live {
+        NodeStatus::Offline
+    } else if models_ready(rec) {
+        NodeStatus::Online
+    } else {
+        NodeStatus::Registering
+    }
+}
+
+fn models_ready(rec: &NodeRecord) -> bool {
+    match rec.ready_models {
+        Some([ready, total]) => ready >= total,
+        None => !rec.models.llm.is_empty() || !rec.models.embedding.is_empty(),
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Fleet {
+    pub(super) nodes: HashMap<String, LiveNode>,
+    /// Token hash → (node id, which token).
+    pub(super) tokens: HashMap<TokenHash, (String, TokenKind)>,
+    /// machine_name → (runtime_port, node id) of every node with that name,
+    /// in registration order: the nodes that share an identity.
+    identity: HashMap<String, Vec<(u16, String)>>,
+}
+
+/// Most ids a node lists in `same_machine_name_as`: a thousand strangers
+/// registering one name must not make every listing quadratic.
+pub const MAX_TWINS_SHOWN: usize = 16;
+
+/// The ids of the other nodes with a node's machine name and runtime port,
+/// oldest first, at most [`MAX_TWINS_SHOWN`].
+pub(super) struct Twins<'a> {
+    list: std::slice::Iter<'a, (u16, String)>,
+    port: u16,
+    id: &'a str,
+    left: usize,
+}
+
+impl<'a> Iterator for Twins<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.left == 0 {
+            return None;
+        }
+        let (port, id) = (self.port, self.id);
+        let found = self
+            .list
+            .by_ref()
+            .find(|(p, other)| *p == port && other != id)
+            .map(|(_, other)| other.as_str());
+        self.left -= usize::from(found.is_some());
+        found
+    }
+}
+
+impl Fleet {
+    /// The other nodes that share `rec`'s machine name and runtime port.
+    pub(super) fn twins<'a>(&'a self, rec: &'a NodeRecord) -> Twins<'a> {
+        let list = self
+            .identity
+            .get(rec.machine_name.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        Twins {
+            list: list.iter(),
+            port: rec.runtime_port,
+            id: &rec.id,
+            left: MAX_TWINS_SHOWN,
+        }
+    }
+
+    /// The nodes with this machine name and runtime port, oldest first.
+    pub(super) fn same_identity<'a>(
+        &'a self,
+        machine_name: &str,
+        runtime_port: u16,
+    ) -> impl Iterator<Item = &'a LiveNode> + 'a {
+        self.identity
+            .get(machine_name)
+            .into_iter()
+            .flatten()
+            .filter(move |(p, _)| *p == runtime_port)
+            .filter_map(|(_, id)| self.nodes.get(id))
+    }
+
+    /// The node a runtime token belongs to, and which of its tokens it is.
+    pub(super) fn by_token(&self, hash: &TokenHash) -> Option<(&LiveNode, TokenKind)> {
+        let (id, kind) = self.tokens.get(hash)?;
+        Some((self.nodes.get(id)?, *kind))
+    }
+
+    pub(super) fn link_identity(&mut self, machine_name: &str, runtime_port: u16, id: &str) {
+        let list = self.identity.entry(machine_name.to_string()).or_default();
+        if !list.iter().any(|(p, i)| *p == runtime_port && i == id) {
+            list.push((runtime_port, id.to_string()));
+        }
+    }
+
+    pub(super) fn unlink_identity(&mut self, machine_name: &str, runtime_port: u16, id: &str) {
+        if let Some(list) = self.identity.get_mut(machine_name) {
+            list.retain(|(p, i)| !(*p == runtime_port && i == id));
+            if list.is_empty() {
+                self.identity.remove(machine_name);
+            }
+        }
+    }
+
+    pub(super) fn insert(&mut self, live: LiveNode) {
+        let id = live.rec.id.clone();
+        self.link_identity(&live.rec.machine_name, live.rec.runtime_port, &id);
+        if let Some(t) = &live.token {
+            self.tokens.insert(t.hash, (id.clone(), TokenKind::Current));
+        }
+        if let Some(r) = &live.rotation {
+            self.tokens
+                .insert(r.next_hash, (id.clone(), TokenKind::Next));
+        }
+        self.nodes.insert(id, live);
+    }
+
+    pub(super) fn forget_tokens(&mut self, id: &str) {
+        if let Some(n) = self.nodes.get_mut(id) {
+            if let Some(t) = n.token.take() {
+                self.tokens.remove(&t.hash);
+            }
+            if let Some(r) = n.rotation.take() {
+                self.tokens.remove(&r.next_hash);
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, id: &str) -> Option<LiveNode> {
+        self.forget_tokens(id);
+        let live = self.nodes.remove(id)?;
+        self.unlink_identity(&live.rec.machine_name, live.rec.runtime_port, id);
+        Some(live)
+    }
+
+    pub(super) fn get(&self, id: &str) -> Result<&LiveNode, RegistryError> {
+        self.nodes
+            .get(id)
+            .ok_or_else(|| RegistryError::NodeNotFound(id.to_string()))
+    }
+}
