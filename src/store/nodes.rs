@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row, ToSql};
 
 use super::{opt_ts, read_req_ts, read_ts, ts, Result};
 use crate::api::nodes::GpuDevice;
@@ -93,74 +93,97 @@ pub struct NodeRecord {
     pub imported_at: Option<DateTime<Utc>>,
 }
 
-const NODE_COLUMNS: &str = "id, machine_name, custom_name, ip_address, runtime_version, \
-    runtime_port, node_api_port, admission, drained, registered_at, approved_at, last_seen, \
-    online_since, notes, gpu_available, gpu_count, gpu_model, gpu_model_name, \
-    gpu_compute_capability, gpu_capability_score, initializing, ready_models_ready, \
-    ready_models_total, cpu_usage, memory_usage, gpu_usage, gpu_memory_usage, active_requests, \
-    average_response_time_ms, metrics_updated_at, imported_at, updated_at";
+/// The columns of `nodes`: for each, the type SQLite gives back and how it is
+/// written from a [`NodeRecord`]. Everything that names them is generated
+/// from this one list: the column list of the `SELECT`, the upsert with its
+/// named parameters, and [`NodeRow`], the row as read by column name.
+/// `id` comes first (the upsert's conflict target and the row's key).
+macro_rules! node_columns {
+    ($n:ident;
+     id: $id_ty:ty = $id_write:expr,
+     $first:ident: $first_ty:ty = $first_write:expr,
+     $($col:ident: $ty:ty = $write:expr),+ $(,)?) => {
+        /// A row of `nodes` as SQLite gives it, before timestamps are parsed.
+        // `updated_at` is written for people reading the database; the
+        // daemon does not read it back.
+        #[allow(dead_code)]
+        struct NodeRow {
+            id: $id_ty,
+            $first: $first_ty,
+            $($col: $ty),+
+        }
+
+        impl NodeRow {
+            const COLUMNS: &'static str =
+                concat!("id, ", stringify!($first) $(, ", ", stringify!($col))+);
+
+            const UPSERT: &'static str = concat!(
+                "INSERT INTO nodes (id, ", stringify!($first) $(, ", ", stringify!($col))+,
+                ") VALUES (:id, :", stringify!($first) $(, ", :", stringify!($col))+,
+                ") ON CONFLICT(id) DO UPDATE SET ",
+                stringify!($first), " = excluded.", stringify!($first)
+                $(, ", ", stringify!($col), " = excluded.", stringify!($col))+
+            );
+
+            fn read(r: &Row<'_>) -> rusqlite::Result<NodeRow> {
+                Ok(NodeRow {
+                    id: r.get("id")?,
+                    $first: r.get(stringify!($first))?,
+                    $($col: r.get(stringify!($col))?),+
+                })
+            }
+
+            /// Inserts or replaces the `nodes` row of `node`.
+            fn upsert(conn: &Connection, $n: &NodeRecord) -> rusqlite::Result<usize> {
+                conn.prepare_cached(Self::UPSERT)?.execute(&[
+                    (":id", &$id_write as &dyn ToSql),
+                    (concat!(":", stringify!($first)), &$first_write as &dyn ToSql),
+                    $((concat!(":", stringify!($col)), &$write as &dyn ToSql)),+
+                ] as &[(&str, &dyn ToSql)])
+            }
+        }
+    };
+}
+
+node_columns! { n;
+    id: String = n.id,
+    machine_name: String = n.machine_name,
+    custom_name: Option<String> = n.custom_name,
+    ip_address: String = n.ip_address,
+    runtime_version: String = n.runtime_version,
+    runtime_port: u16 = n.runtime_port,
+    node_api_port: u16 = n.node_api_port,
+    admission: String = if n.approved { "approved" } else { "pending" },
+    drained: bool = n.drained,
+    registered_at: String = ts(n.registered_at),
+    approved_at: Option<String> = opt_ts(n.approved_at),
+    last_seen: Option<String> = opt_ts(n.last_seen),
+    online_since: Option<String> = opt_ts(n.online_since),
+    notes: Option<String> = n.notes,
+    gpu_available: bool = n.gpu.available,
+    gpu_count: Option<u32> = n.gpu.count,
+    gpu_model: Option<String> = n.gpu.model,
+    gpu_model_name: Option<String> = n.gpu.model_name,
+    gpu_compute_capability: Option<String> = n.gpu.compute_capability,
+    gpu_capability_score: Option<u32> = n.gpu.capability_score,
+    initializing: bool = n.initializing,
+    ready_models_ready: Option<u32> = n.ready_models.map(|r| r[0]),
+    ready_models_total: Option<u32> = n.ready_models.map(|r| r[1]),
+    cpu_usage: Option<f32> = n.metrics.cpu_usage,
+    memory_usage: Option<f32> = n.metrics.memory_usage,
+    gpu_usage: Option<f32> = n.metrics.gpu_usage,
+    gpu_memory_usage: Option<f32> = n.metrics.gpu_memory_usage,
+    active_requests: Option<u32> = n.metrics.active_requests,
+    average_response_time_ms: Option<f32> = n.metrics.average_response_time_ms,
+    metrics_updated_at: Option<String> = opt_ts(n.metrics.updated_at),
+    imported_at: Option<String> = opt_ts(n.imported_at),
+    // For people reading the database; the daemon never reads it back.
+    updated_at: String = ts(Utc::now()),
+}
 
 /// Inserts or replaces a node with all its child rows.
 pub fn save(conn: &Connection, node: &NodeRecord) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO nodes ({NODE_COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32) \
-         ON CONFLICT(id) DO UPDATE SET machine_name = excluded.machine_name, \
-         custom_name = excluded.custom_name, ip_address = excluded.ip_address, \
-         runtime_version = excluded.runtime_version, runtime_port = excluded.runtime_port, \
-         node_api_port = excluded.node_api_port, admission = excluded.admission, \
-         drained = excluded.drained, registered_at = excluded.registered_at, \
-         approved_at = excluded.approved_at, last_seen = excluded.last_seen, \
-         online_since = excluded.online_since, notes = excluded.notes, \
-         gpu_available = excluded.gpu_available, gpu_count = excluded.gpu_count, \
-         gpu_model = excluded.gpu_model, gpu_model_name = excluded.gpu_model_name, \
-         gpu_compute_capability = excluded.gpu_compute_capability, \
-         gpu_capability_score = excluded.gpu_capability_score, \
-         initializing = excluded.initializing, ready_models_ready = excluded.ready_models_ready, \
-         ready_models_total = excluded.ready_models_total, cpu_usage = excluded.cpu_usage, \
-         memory_usage = excluded.memory_usage, gpu_usage = excluded.gpu_usage, \
-         gpu_memory_usage = excluded.gpu_memory_usage, \
-         active_requests = excluded.active_requests, \
-         average_response_time_ms = excluded.average_response_time_ms, \
-         metrics_updated_at = excluded.metrics_updated_at, imported_at = excluded.imported_at, \
-         updated_at = excluded.updated_at"
-    );
-    let m = &node.metrics;
-    conn.prepare_cached(&sql)?.execute(params![
-        node.id,
-        node.machine_name,
-        node.custom_name,
-        node.ip_address,
-        node.runtime_version,
-        node.runtime_port,
-        node.node_api_port,
-        if node.approved { "approved" } else { "pending" },
-        node.drained,
-        ts(node.registered_at),
-        opt_ts(node.approved_at),
-        opt_ts(node.last_seen),
-        opt_ts(node.online_since),
-        node.notes,
-        node.gpu.available,
-        node.gpu.count,
-        node.gpu.model,
-        node.gpu.model_name,
-        node.gpu.compute_capability,
-        node.gpu.capability_score,
-        node.initializing,
-        node.ready_models.map(|r| r[0]),
-        node.ready_models.map(|r| r[1]),
-        m.cpu_usage,
-        m.memory_usage,
-        m.gpu_usage,
-        m.gpu_memory_usage,
-        m.active_requests,
-        m.average_response_time_ms,
-        opt_ts(m.updated_at),
-        opt_ts(node.imported_at),
-        ts(Utc::now()),
-    ])?;
+    NodeRow::upsert(conn, node)?;
     replace_children(conn, node)
 }
 
@@ -219,26 +242,29 @@ pub fn apply_heartbeat(conn: &Connection, u: &HeartbeatUpdate) -> Result<()> {
     let m = &u.metrics;
     let changed = conn
         .prepare_cached(
-            "UPDATE nodes SET last_seen = ?2, online_since = ?3, initializing = ?4, \
-             ready_models_ready = ?5, ready_models_total = ?6, cpu_usage = ?7, \
-             memory_usage = ?8, gpu_usage = ?9, gpu_memory_usage = ?10, active_requests = ?11, \
-             average_response_time_ms = ?12, metrics_updated_at = ?13 WHERE id = ?1",
+            "UPDATE nodes SET last_seen = :last_seen, online_since = :online_since, \
+             initializing = :initializing, ready_models_ready = :ready_models_ready, \
+             ready_models_total = :ready_models_total, cpu_usage = :cpu_usage, \
+             memory_usage = :memory_usage, gpu_usage = :gpu_usage, \
+             gpu_memory_usage = :gpu_memory_usage, active_requests = :active_requests, \
+             average_response_time_ms = :average_response_time_ms, \
+             metrics_updated_at = :metrics_updated_at WHERE id = :id",
         )?
-        .execute(params![
-            u.id,
-            opt_ts(u.last_seen),
-            opt_ts(u.online_since),
-            u.initializing,
-            u.ready_models.map(|r| r[0]),
-            u.ready_models.map(|r| r[1]),
-            m.cpu_usage,
-            m.memory_usage,
-            m.gpu_usage,
-            m.gpu_memory_usage,
-            m.active_requests,
-            m.average_response_time_ms,
-            opt_ts(m.updated_at),
-        ])?;
+        .execute(named_params! {
+            ":id": u.id,
+            ":last_seen": opt_ts(u.last_seen),
+            ":online_since": opt_ts(u.online_since),
+            ":initializing": u.initializing,
+            ":ready_models_ready": u.ready_models.map(|r| r[0]),
+            ":ready_models_total": u.ready_models.map(|r| r[1]),
+            ":cpu_usage": m.cpu_usage,
+            ":memory_usage": m.memory_usage,
+            ":gpu_usage": m.gpu_usage,
+            ":gpu_memory_usage": m.gpu_memory_usage,
+            ":active_requests": m.active_requests,
+            ":average_response_time_ms": m.average_response_time_ms,
+            ":metrics_updated_at": opt_ts(m.updated_at),
+        })?;
     if changed > 0 {
         if let Some(models) = &u.models {
             save_models(conn, &u.id, models)?;
@@ -286,10 +312,11 @@ fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
     let args = rusqlite::params_from_iter(args.iter());
 
     let mut stmt = conn.prepare(&format!(
-        "SELECT {NODE_COLUMNS} FROM nodes {filter} ORDER BY registered_at, id"
+        "SELECT {} FROM nodes {filter} ORDER BY registered_at, id",
+        NodeRow::COLUMNS
     ))?;
-    let raw: Vec<RawNode> = stmt
-        .query_map(args.clone(), RawNode::from_row)?
+    let raw: Vec<NodeRow> = stmt
+        .query_map(args.clone(), NodeRow::read)?
         .collect::<rusqlite::Result<_>>()?;
     let mut nodes = Vec::with_capacity(raw.len());
     let mut index = HashMap::with_capacity(raw.len());
@@ -346,82 +373,22 @@ fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
     Ok(nodes)
 }
 
-/// A row as SQLite gives it, before timestamps are parsed.
-struct RawNode {
-    id: String,
-    machine_name: String,
-    custom_name: Option<String>,
-    ip_address: String,
-    runtime_version: String,
-    runtime_port: u16,
-    node_api_port: u16,
-    admission: String,
-    drained: bool,
-    registered_at: String,
-    approved_at: Option<String>,
-    last_seen: Option<String>,
-    online_since: Option<String>,
-    notes: Option<String>,
-    gpu: GpuSummary,
-    initializing: bool,
-    ready: Option<u32>,
-    total: Option<u32>,
-    metrics: NodeMetrics,
-    metrics_updated_at: Option<String>,
-    imported_at: Option<String>,
-}
-
-impl RawNode {
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<RawNode> {
-        Ok(RawNode {
-            id: r.get(0)?,
-            machine_name: r.get(1)?,
-            custom_name: r.get(2)?,
-            ip_address: r.get(3)?,
-            runtime_version: r.get(4)?,
-            runtime_port: r.get(5)?,
-            node_api_port: r.get(6)?,
-            admission: r.get(7)?,
-            drained: r.get(8)?,
-            registered_at: r.get(9)?,
-            approved_at: r.get(10)?,
-            last_seen: r.get(11)?,
-            online_since: r.get(12)?,
-            notes: r.get(13)?,
-            gpu: GpuSummary {
-                available: r.get(14)?,
-                devices: Vec::new(),
-                count: r.get(15)?,
-                model: r.get(16)?,
-                model_name: r.get(17)?,
-                compute_capability: r.get(18)?,
-                capability_score: r.get(19)?,
-            },
-            initializing: r.get(20)?,
-            ready: r.get(21)?,
-            total: r.get(22)?,
-            metrics: NodeMetrics {
-                cpu_usage: r.get(23)?,
-                memory_usage: r.get(24)?,
-                gpu_usage: r.get(25)?,
-                gpu_memory_usage: r.get(26)?,
-                active_requests: r.get(27)?,
-                average_response_time_ms: r.get(28)?,
-                updated_at: None,
-            },
-            metrics_updated_at: r.get(29)?,
-            imported_at: r.get(30)?,
-        })
-    }
-
+impl NodeRow {
     fn into_record(self) -> Result<NodeRecord> {
         const T: &str = "nodes";
         let id = self.id.as_str();
         // Unreadable optional times read as absent: admission and liveness
         // do not depend on them (liveness is the daemon's own clock).
         let opt = |column, value| read_ts(T, column, id, value, None);
-        let mut metrics = self.metrics;
-        metrics.updated_at = opt("metrics_updated_at", self.metrics_updated_at);
+        let metrics = NodeMetrics {
+            cpu_usage: self.cpu_usage,
+            memory_usage: self.memory_usage,
+            gpu_usage: self.gpu_usage,
+            gpu_memory_usage: self.gpu_memory_usage,
+            active_requests: self.active_requests,
+            average_response_time_ms: self.average_response_time_ms,
+            updated_at: opt("metrics_updated_at", self.metrics_updated_at),
+        };
         let registered_at = read_req_ts(T, "registered_at", id, self.registered_at);
         let approved_at = opt("approved_at", self.approved_at);
         let last_seen = opt("last_seen", self.last_seen);
@@ -442,12 +409,23 @@ impl RawNode {
             last_seen,
             online_since,
             notes: self.notes,
-            gpu: self.gpu,
+            gpu: GpuSummary {
+                available: self.gpu_available,
+                devices: Vec::new(),
+                count: self.gpu_count,
+                model: self.gpu_model,
+                model_name: self.gpu_model_name,
+                compute_capability: self.gpu_compute_capability,
+                capability_score: self.gpu_capability_score,
+            },
             models: LoadedModels::default(),
             supported_runtimes: Vec::new(),
             tags: Vec::new(),
             initializing: self.initializing,
-            ready_models: self.ready.zip(self.total).map(|(a, b)| [a, b]),
+            ready_models: self
+                .ready_models_ready
+                .zip(self.ready_models_total)
+                .map(|(a, b)| [a, b]),
             metrics,
             imported_at,
         })
@@ -592,6 +570,27 @@ mod tests {
             .query_row("SELECT count(*) FROM node_loaded_models", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn the_generated_columns_are_the_table_s_columns() {
+        let store = Store::open_in_memory().unwrap();
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT name FROM pragma_table_info('nodes') ORDER BY cid")
+            .unwrap();
+        let table: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let generated: Vec<&str> = NodeRow::COLUMNS.split(", ").collect();
+        assert_eq!(generated, table);
+        assert_eq!(
+            NodeRow::UPSERT.matches(" = excluded.").count(),
+            table.len() - 1,
+            "every column but id is updated on conflict"
+        );
     }
 
     #[test]
