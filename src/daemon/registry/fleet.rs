@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
 use super::error::RegistryError;
-use crate::api::nodes::{NodeStatus, NodeView};
+use crate::api::nodes::NodeStatus;
 use crate::secret::{Secret, TokenHash};
 use crate::store::nodes::NodeRecord;
 use crate::store::tokens::TokenKind;
@@ -86,62 +86,10 @@ impl LiveNode {
     }
 
     /// Seconds since the node got its current token.
-    pub(super) fn token_age_secs(&self, wall: DateTime<Utc>) -> Option<i64> {
+    pub(super) fn token_age_secs(&self, wall: DateTime<Utc>) -> Option<u64> {
         self.token
             .as_ref()
-            .map(|t| (wall - t.created_at).num_seconds().max(0))
-    }
-
-    /// The node as `GET /v0/nodes/{id}` shows it. The listing writes the
-    /// same fields by hand (`listing.rs`); the `listing_matches_the_node_view`
-    /// test holds the two together.
-    pub(super) fn view(&self, twins: Twins<'_>, at: At) -> NodeView {
-        let r = &self.rec;
-        let m = &r.metrics;
-        let live = self.is_live(at.now, at.timeout);
-        NodeView {
-            id: r.id.clone(),
-            machine_name: r.machine_name.clone(),
-            custom_name: r.custom_name.clone(),
-            ip_address: r.ip_address.clone(),
-            runtime_version: r.runtime_version.clone(),
-            runtime_port: r.runtime_port,
-            node_api_port: r.node_api_port,
-            status: derive_status(r, live),
-            approved: r.approved,
-            drained: r.drained,
-            registered_at: r.registered_at,
-            approved_at: r.approved_at,
-            last_seen: r.last_seen,
-            // The sweeper clears it within a second; don't show it meanwhile.
-            online_since: r.online_since.filter(|_| live),
-            gpu_available: r.gpu.available,
-            gpu_devices: r.gpu.devices.clone(),
-            gpu_count: r.gpu.count,
-            gpu_model: r.gpu.model.clone(),
-            gpu_model_name: r.gpu.model_name.clone(),
-            gpu_compute_capability: r.gpu.compute_capability.clone(),
-            gpu_capability_score: r.gpu.capability_score,
-            loaded_models: r.models.llm.clone(),
-            loaded_embedding_models: r.models.embedding.clone(),
-            loaded_asr_models: r.models.asr.clone(),
-            loaded_tts_models: r.models.tts.clone(),
-            supported_runtimes: r.supported_runtimes.clone(),
-            initializing: r.initializing,
-            ready_models: r.ready_models,
-            cpu_usage: m.cpu_usage,
-            memory_usage: m.memory_usage,
-            gpu_usage: m.gpu_usage,
-            gpu_memory_usage: m.gpu_memory_usage,
-            active_requests: m.active_requests,
-            average_response_time_ms: m.average_response_time_ms,
-            metrics_updated_at: m.updated_at,
-            tags: r.tags.clone(),
-            notes: r.notes.clone(),
-            token_age_secs: self.token_age_secs(at.wall).map(|s| s as u64),
-            token_rotation_pending: self.rotation.is_some(),
-            same_machine_name_as: twins.map(str::to_string).collect(),
-        }
+            .map(|t| (wall - t.created_at).num_seconds().max(0) as u64)
     }
 }
 

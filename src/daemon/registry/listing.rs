@@ -15,70 +15,156 @@ use super::{Registry, RegistryError, LOCK_CHUNK};
 use crate::api::nodes::{GpuDevice, NodeStatus, NodeView};
 use crate::api::status::NodeCounts;
 use crate::daemon::jsonw;
+use crate::store::nodes::NodeRecord;
 
-/// The fields of [`NodeView`] that depend only on the stored record, as they
-/// are serialized into the cached listing fragment. Kept in step with
-/// `NodeView` by the `listing_matches_the_node_view` test.
-#[derive(Serialize)]
-struct StaticFields<'a> {
-    id: &'a str,
-    machine_name: &'a str,
-    custom_name: &'a Option<String>,
-    ip_address: &'a str,
-    runtime_version: &'a str,
-    runtime_port: u16,
-    node_api_port: u16,
-    approved: bool,
-    drained: bool,
-    registered_at: &'a DateTime<Utc>,
-    approved_at: &'a Option<DateTime<Utc>>,
-    gpu_available: bool,
-    gpu_devices: &'a [GpuDevice],
-    gpu_count: Option<u32>,
-    gpu_model: &'a Option<String>,
-    gpu_model_name: &'a Option<String>,
-    gpu_compute_capability: &'a Option<String>,
-    gpu_capability_score: Option<u32>,
-    loaded_models: &'a [String],
-    loaded_embedding_models: &'a [String],
-    loaded_asr_models: &'a [String],
-    loaded_tts_models: &'a [String],
-    supported_runtimes: &'a [String],
-    tags: &'a [String],
-    notes: &'a Option<String>,
+/// The fields of [`NodeView`], in two groups, defined once here:
+///
+/// - `record`: what comes straight from the stored record (the JSON name,
+///   the type as borrowed, and where it is in the record `r`). They form
+///   [`StaticFields`], serialized into the listing fragment each node
+///   caches, and are copied into a [`NodeView`] by `to_owned`.
+/// - `timed`: what depends on the time of asking or changes with every
+///   heartbeat ([`TimedFields`]), computed per request by
+///   [`LiveNode::timed`] and written by hand into every listing (`jsonw`,
+///   for speed) and into every view.
+///
+/// A field of `NodeView` missing from both lists does not compile; the
+/// `listing_matches_the_node_view` test holds the hand-written part of the
+/// listing to the view.
+macro_rules! node_view_fields {
+    ($r:ident;
+     record { $($name:ident: $ty:ty = $get:expr),+ $(,)? }
+     timed { $($tname:ident: $tty:ty),+ $(,)? }) => {
+        #[derive(Serialize)]
+        struct StaticFields<'a> {
+            $($name: $ty),+
+        }
+
+        impl<'a> StaticFields<'a> {
+            fn of($r: &'a NodeRecord) -> StaticFields<'a> {
+                StaticFields { $($name: $get),+ }
+            }
+        }
+
+        struct TimedFields {
+            $($tname: $tty),+
+        }
+
+        fn node_view(s: StaticFields<'_>, t: TimedFields) -> NodeView {
+            NodeView {
+                $($name: s.$name.to_owned(),)+
+                $($tname: t.$tname),+
+            }
+        }
+    };
+}
+
+node_view_fields! { r;
+    record {
+        id: &'a str = &r.id,
+        machine_name: &'a str = &r.machine_name,
+        custom_name: &'a Option<String> = &r.custom_name,
+        ip_address: &'a str = &r.ip_address,
+        runtime_version: &'a str = &r.runtime_version,
+        runtime_port: u16 = r.runtime_port,
+        node_api_port: u16 = r.node_api_port,
+        approved: bool = r.approved,
+        drained: bool = r.drained,
+        registered_at: &'a DateTime<Utc> = &r.registered_at,
+        approved_at: &'a Option<DateTime<Utc>> = &r.approved_at,
+        gpu_available: bool = r.gpu.available,
+        gpu_devices: &'a [GpuDevice] = &r.gpu.devices,
+        gpu_count: Option<u32> = r.gpu.count,
+        gpu_model: &'a Option<String> = &r.gpu.model,
+        gpu_model_name: &'a Option<String> = &r.gpu.model_name,
+        gpu_compute_capability: &'a Option<String> = &r.gpu.compute_capability,
+        gpu_capability_score: Option<u32> = r.gpu.capability_score,
+        loaded_models: &'a [String] = &r.models.llm,
+        loaded_embedding_models: &'a [String] = &r.models.embedding,
+        loaded_asr_models: &'a [String] = &r.models.asr,
+        loaded_tts_models: &'a [String] = &r.models.tts,
+        supported_runtimes: &'a [String] = &r.supported_runtimes,
+        tags: &'a [String] = &r.tags,
+        notes: &'a Option<String> = &r.notes,
+    }
+    timed {
+        status: NodeStatus,
+        online_since: Option<DateTime<Utc>>,
+        token_age_secs: Option<u64>,
+        token_rotation_pending: bool,
+        last_seen: Option<DateTime<Utc>>,
+        initializing: bool,
+        ready_models: Option<[u32; 2]>,
+        cpu_usage: Option<f32>,
+        memory_usage: Option<f32>,
+        gpu_usage: Option<f32>,
+        gpu_memory_usage: Option<f32>,
+        active_requests: Option<u32>,
+        average_response_time_ms: Option<f32>,
+        metrics_updated_at: Option<DateTime<Utc>>,
+        same_machine_name_as: Vec<String>,
+    }
 }
 
 impl LiveNode {
-    /// Appends this node's listing JSON to `out`: the fields that change
-    /// with time or with every heartbeat written now, the rest from the
-    /// cache (built here when missing).
-    fn write_json(&self, out: &mut Vec<u8>, twins: Twins<'_>, at: At) {
-        let live = self.is_live(at.now, at.timeout);
-        let fragment = self.fragment();
+    /// The fields that depend on the time of asking, or change with every
+    /// heartbeat.
+    fn timed(&self, twins: Twins<'_>, at: At) -> TimedFields {
         let r = &self.rec;
         let m = &r.metrics;
+        let live = self.is_live(at.now, at.timeout);
+        TimedFields {
+            status: derive_status(r, live),
+            // The sweeper clears it within a second; don't show it meanwhile.
+            online_since: r.online_since.filter(|_| live),
+            token_age_secs: self.token_age_secs(at.wall),
+            token_rotation_pending: self.rotation.is_some(),
+            last_seen: r.last_seen,
+            initializing: r.initializing,
+            ready_models: r.ready_models,
+            cpu_usage: m.cpu_usage,
+            memory_usage: m.memory_usage,
+            gpu_usage: m.gpu_usage,
+            gpu_memory_usage: m.gpu_memory_usage,
+            active_requests: m.active_requests,
+            average_response_time_ms: m.average_response_time_ms,
+            metrics_updated_at: m.updated_at,
+            same_machine_name_as: twins.map(str::to_string).collect(),
+        }
+    }
+
+    /// The node as `GET /v0/nodes/{id}` shows it.
+    pub(super) fn view(&self, twins: Twins<'_>, at: At) -> NodeView {
+        node_view(StaticFields::of(&self.rec), self.timed(twins, at))
+    }
+
+    /// Appends this node's listing JSON to `out`: the timed fields written
+    /// now, the rest from the cache (built here when missing).
+    fn write_json(&self, out: &mut Vec<u8>, twins: Twins<'_>, at: At) {
+        let fragment = self.fragment();
+        let t = self.timed(twins, at);
         out.push(b'{');
         jsonw::key(out, "status");
         out.push(b'"');
-        out.extend_from_slice(derive_status(r, live).as_str().as_bytes());
+        out.extend_from_slice(t.status.as_str().as_bytes());
         out.extend_from_slice(b"\",");
         jsonw::key(out, "online_since");
-        jsonw::opt(out, r.online_since.as_ref().filter(|_| live), jsonw::time);
+        jsonw::opt(out, t.online_since.as_ref(), jsonw::time);
         out.push(b',');
         jsonw::key(out, "token_age_secs");
-        jsonw::opt(out, self.token_age_secs(at.wall), jsonw::int);
+        jsonw::opt(out, t.token_age_secs, |out, s| jsonw::int(out, s as i64));
         out.push(b',');
         jsonw::key(out, "token_rotation_pending");
-        jsonw::bool(out, self.rotation.is_some());
+        jsonw::bool(out, t.token_rotation_pending);
         out.push(b',');
         jsonw::key(out, "last_seen");
-        jsonw::opt(out, r.last_seen.as_ref(), jsonw::time);
+        jsonw::opt(out, t.last_seen.as_ref(), jsonw::time);
         out.push(b',');
         jsonw::key(out, "initializing");
-        jsonw::bool(out, r.initializing);
+        jsonw::bool(out, t.initializing);
         out.push(b',');
         jsonw::key(out, "ready_models");
-        jsonw::opt(out, r.ready_models, |out, [ready, total]| {
+        jsonw::opt(out, t.ready_models, |out, [ready, total]| {
             out.push(b'[');
             jsonw::uint(out, ready);
             out.push(b',');
@@ -86,10 +172,10 @@ impl LiveNode {
             out.push(b']');
         });
         for (name, v) in [
-            ("cpu_usage", m.cpu_usage),
-            ("memory_usage", m.memory_usage),
-            ("gpu_usage", m.gpu_usage),
-            ("gpu_memory_usage", m.gpu_memory_usage),
+            ("cpu_usage", t.cpu_usage),
+            ("memory_usage", t.memory_usage),
+            ("gpu_usage", t.gpu_usage),
+            ("gpu_memory_usage", t.gpu_memory_usage),
         ] {
             out.push(b',');
             jsonw::key(out, name);
@@ -97,17 +183,17 @@ impl LiveNode {
         }
         out.push(b',');
         jsonw::key(out, "active_requests");
-        jsonw::opt(out, m.active_requests, jsonw::uint);
+        jsonw::opt(out, t.active_requests, jsonw::uint);
         out.push(b',');
         jsonw::key(out, "average_response_time_ms");
-        jsonw::opt(out, m.average_response_time_ms, jsonw::float);
+        jsonw::opt(out, t.average_response_time_ms, jsonw::float);
         out.push(b',');
         jsonw::key(out, "metrics_updated_at");
-        jsonw::opt(out, m.updated_at.as_ref(), jsonw::time);
+        jsonw::opt(out, t.metrics_updated_at.as_ref(), jsonw::time);
         out.push(b',');
         jsonw::key(out, "same_machine_name_as");
         out.push(b'[');
-        for (i, id) in twins.enumerate() {
+        for (i, id) in t.same_machine_name_as.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -136,35 +222,7 @@ impl LiveNode {
     }
 
     fn static_json(&self) -> Vec<u8> {
-        let r = &self.rec;
-        serde_json::to_vec(&StaticFields {
-            id: &r.id,
-            machine_name: &r.machine_name,
-            custom_name: &r.custom_name,
-            ip_address: &r.ip_address,
-            runtime_version: &r.runtime_version,
-            runtime_port: r.runtime_port,
-            node_api_port: r.node_api_port,
-            approved: r.approved,
-            drained: r.drained,
-            registered_at: &r.registered_at,
-            approved_at: &r.approved_at,
-            gpu_available: r.gpu.available,
-            gpu_devices: &r.gpu.devices,
-            gpu_count: r.gpu.count,
-            gpu_model: &r.gpu.model,
-            gpu_model_name: &r.gpu.model_name,
-            gpu_compute_capability: &r.gpu.compute_capability,
-            gpu_capability_score: r.gpu.capability_score,
-            loaded_models: &r.models.llm,
-            loaded_embedding_models: &r.models.embedding,
-            loaded_asr_models: &r.models.asr,
-            loaded_tts_models: &r.models.tts,
-            supported_runtimes: &r.supported_runtimes,
-            tags: &r.tags,
-            notes: &r.notes,
-        })
-        .expect("node fields always serialize")
+        serde_json::to_vec(&StaticFields::of(&self.rec)).expect("node fields always serialize")
     }
 }
 
