@@ -29,30 +29,33 @@ pub struct ValidRegistration {
     pub tags: Vec<String>,
 }
 
-/// A heartbeat body that passed [`heartbeat`]; the registry takes only
-/// these.
-#[derive(Debug, Clone)]
-pub struct ValidHeartbeat(HeartbeatRequest);
+/// A request body that passed its check here, readable as the request; only
+/// this module makes one, so a function that takes it takes checked input.
+macro_rules! validated {
+    ($(#[$doc:meta])* $name:ident($request:ty)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name($request);
 
-impl Deref for ValidHeartbeat {
-    type Target = HeartbeatRequest;
+        impl Deref for $name {
+            type Target = $request;
 
-    fn deref(&self) -> &HeartbeatRequest {
-        &self.0
-    }
+            fn deref(&self) -> &$request {
+                &self.0
+            }
+        }
+    };
 }
 
-/// An admin's change of a node that passed [`patch`].
-#[derive(Debug, Clone)]
-pub struct ValidPatch(PatchNodeRequest);
-
-impl Deref for ValidPatch {
-    type Target = PatchNodeRequest;
-
-    fn deref(&self) -> &PatchNodeRequest {
-        &self.0
-    }
-}
+validated!(
+    /// A heartbeat body that passed [`heartbeat`]; the registry takes only
+    /// these.
+    ValidHeartbeat(HeartbeatRequest)
+);
+validated!(
+    /// An admin's change of a node that passed [`patch`].
+    ValidPatch(PatchNodeRequest)
+);
 
 /// How much one registration, heartbeat or admin change may carry. The
 /// defaults are far above what a real machine sends; each is a flag of

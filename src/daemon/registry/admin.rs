@@ -33,10 +33,7 @@ impl Registry {
             audit_store::insert(tx, &audit)
         })?;
         let mut fleet = self.fleet.write();
-        let live = fleet
-            .nodes
-            .get_mut(id)
-            .expect("nodes are removed only under the store lock");
+        let live = fleet.checked_mut(id);
         change(&mut live.rec);
         live.touch();
         let live = &fleet.nodes[id];

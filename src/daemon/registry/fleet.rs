@@ -246,6 +246,14 @@ impl Fleet {
         Some(live)
     }
 
+    /// A node that the caller, holding the store lock, found moments ago:
+    /// nodes are removed only under that lock.
+    pub(super) fn checked_mut(&mut self, id: &str) -> &mut LiveNode {
+        self.nodes
+            .get_mut(id)
+            .expect("nodes are removed only under the store lock")
+    }
+
     pub(super) fn get(&self, id: &str) -> Result<&LiveNode, RegistryError> {
         self.nodes
             .get(id)

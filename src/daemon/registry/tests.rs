@@ -123,6 +123,16 @@ fn beat(
     panic!("the heartbeat kept asking for token changes");
 }
 
+/// Starts a rotation of `a`'s token with `secs` of grace.
+fn rotate(f: &Fixture, a: &RegisterNodeResponse, secs: u64) {
+    f.r.rotate(
+        &a.node_id,
+        Some(Duration::from_secs(secs)),
+        &Actor::daemon(),
+    )
+    .unwrap();
+}
+
 /// A node registered, approved and online.
 fn online(f: &Fixture, name: &str) -> RegisterNodeResponse {
     let a = register(&f.r, name);
@@ -232,8 +242,7 @@ fn a_rotated_token_works_within_its_grace_and_not_after() {
     let f = fixture(None);
     let a = online(&f, "gpu-a");
     let grace = Duration::from_secs(60);
-    f.r.rotate(&a.node_id, Some(grace), &Actor::daemon())
-        .unwrap();
+    rotate(&f, &a, grace.as_secs());
     let hb = ready(&a.node_id);
     let next = beat(&f.r, &a.runtime_token, &hb)
         .unwrap()
@@ -265,8 +274,7 @@ fn a_rotated_token_works_within_its_grace_and_not_after() {
 fn a_successor_never_handed_out_dies_with_the_grace() {
     let f = fixture(None);
     let a = online(&f, "gpu-a");
-    f.r.rotate(&a.node_id, Some(Duration::from_secs(60)), &Actor::daemon())
-        .unwrap();
+    rotate(&f, &a, 60);
     f.clock.advance(Duration::from_secs(60));
     f.r.sweep().unwrap();
     assert!(matches!(
@@ -369,8 +377,7 @@ fn a_join_token_admits_until_it_expires() {
 fn a_restart_keeps_a_delivered_successor_and_its_deadline() {
     let f = fixture(None);
     let a = online(&f, "gpu-a");
-    f.r.rotate(&a.node_id, Some(Duration::from_secs(60)), &Actor::daemon())
-        .unwrap();
+    rotate(&f, &a, 60);
     let hb = ready(&a.node_id);
     let next = beat(&f.r, &a.runtime_token, &hb)
         .unwrap()

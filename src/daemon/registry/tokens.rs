@@ -188,11 +188,7 @@ impl Registry {
             audit_store::insert(tx, &audit)
         })?;
         let mut fleet = self.fleet.write();
-        let live = fleet
-            .nodes
-            .get_mut(id)
-            .expect("checked under the store lock");
-        let previous = live.rotation.replace(Rotation {
+        let previous = fleet.checked_mut(id).rotation.replace(Rotation {
             next_hash: row.hash,
             next: Some(next),
             started_at: wall,
