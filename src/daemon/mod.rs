@@ -340,3 +340,102 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// The public seam for in-process tests: a daemon on a manual clock,
+    /// driven over HTTP, goes offline when the clock says so, and rotates an
+    /// old token when a sweep is asked for, not after real seconds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_daemon_on_a_manual_clock_sweeps_when_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = DaemonArgs::parse_from([
+            "llmlbd",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--no-reachability-check",
+            "--node-timeout",
+            "30",
+            "--runtime-token-max-age",
+            "1h",
+        ]);
+        let clock = clock::ManualClock::new();
+        let state = prepare_with_clock(&args, clock.clone()).unwrap();
+        let daemon = spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), state).unwrap();
+        let base = format!("http://{}", daemon.addr);
+        let admin = std::fs::read_to_string(dir.path().join(auth::ADMIN_TOKEN_FILE)).unwrap();
+        let http = reqwest::Client::new();
+
+        let reg: Value = http
+            .post(format!("{base}/v0/nodes"))
+            .json(&json!({
+                "machine_name": "gpu-a",
+                "ip_address": "192.0.2.10",
+                "runtime_version": "v1",
+                "runtime_port": 8080,
+                "gpu_available": true,
+                "gpu_devices": [{"model": "H100", "count": 1}],
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = reg["node_id"].as_str().unwrap();
+        let token = reg["runtime_token"].as_str().unwrap();
+        let approved = http
+            .post(format!("{base}/v0/nodes/{id}/approve"))
+            .bearer_auth(admin.trim())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(approved.status(), 200);
+        let beat = || async {
+            let r = http
+                .post(format!("{base}/v0/health"))
+                .header("X-Node-Token", token)
+                .json(&json!({"node_id": id, "loaded_models": ["m"]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        };
+        beat().await;
+        let status = || async {
+            let v: Value = http
+                .get(format!("{base}/v0/nodes/{id}"))
+                .bearer_auth(admin.trim())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["status"].as_str().unwrap().to_string()
+        };
+        assert_eq!(status().await, "online");
+
+        clock.advance(Duration::from_secs(31));
+        daemon.sweep_now().await.unwrap();
+        assert_eq!(status().await, "offline");
+        assert!(beat().await["runtime_token"].is_null());
+        assert_eq!(status().await, "online");
+
+        // An hour on, the token is due; the sweep starts its rotation and
+        // the next reply hands out the successor.
+        clock.advance(Duration::from_secs(3600));
+        beat().await;
+        daemon.sweep_now().await.unwrap();
+        assert!(beat().await["runtime_token"].is_string());
+        daemon.shutdown().await;
+    }
+}
