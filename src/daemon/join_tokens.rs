@@ -16,11 +16,8 @@ use super::audit::Actor;
 use super::clock::SharedClock;
 use super::error::{ApiError, ApiResult};
 use super::registry::RegistryError;
-use super::validate::{self, FieldLimits};
-use crate::api::join_tokens::{
-    CreateJoinTokenRequest, JoinTokenCreated, JoinTokenView, DEFAULT_JOIN_TOKEN_TTL_SECS,
-    MAX_JOIN_TOKEN_TTL_SECS, MAX_JOIN_TOKEN_USES,
-};
+use super::validate::ValidJoinToken;
+use crate::api::join_tokens::{JoinTokenCreated, JoinTokenView};
 use crate::secret::{Secret, TokenHash, JOIN_TOKEN_PREFIX};
 use crate::store::audit as audit_store;
 use crate::store::join_tokens::{self as store, JoinTokenRow};
@@ -89,57 +86,17 @@ impl JoinTokens {
         out
     }
 
-    pub fn create(
-        &self,
-        req: &CreateJoinTokenRequest,
-        limits: &FieldLimits,
-        actor: &Actor,
-    ) -> ApiResult<JoinTokenCreated> {
-        let name = req.name.trim();
-        if name.chars().count() > 128 || name.chars().any(validate::is_unsafe_char) {
-            return Err(ApiError::bad_request(
-                "invalid_name",
-                "name must be at most 128 printable characters",
-            ));
-        }
-        validate::labels("tags", &req.tags, limits)?;
+    pub fn create(&self, req: &ValidJoinToken, actor: &Actor) -> ApiResult<JoinTokenCreated> {
         let now = self.clock.now_utc();
-        let ttl = match (req.ttl_secs, req.never_expires) {
-            (Some(_), true) => {
-                return Err(ApiError::bad_request(
-                    "invalid_ttl",
-                    "send either ttl_secs or never_expires, not both",
-                ))
-            }
-            (None, true) => None,
-            (None, false) => Some(DEFAULT_JOIN_TOKEN_TTL_SECS),
-            (Some(s), false) if (1..=MAX_JOIN_TOKEN_TTL_SECS).contains(&s) => Some(s),
-            (Some(_), false) => {
-                return Err(ApiError::bad_request(
-                    "invalid_ttl",
-                    format!(
-                        "ttl_secs must be from 1 to {MAX_JOIN_TOKEN_TTL_SECS} (a year); for a \
-                         token that never expires send never_expires: true"
-                    ),
-                ))
-            }
-        };
-        if req
-            .uses
-            .is_some_and(|u| !(1..=MAX_JOIN_TOKEN_USES).contains(&u))
-        {
-            return Err(ApiError::bad_request(
-                "invalid_uses",
-                format!("uses must be from 1 to {MAX_JOIN_TOKEN_USES}; leave it out for no limit"),
-            ));
-        }
         let secret = Secret::generate(JOIN_TOKEN_PREFIX);
         let row = JoinTokenRow {
             id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
-            name: name.to_string(),
+            name: req.name.clone(),
             hash: secret.hash(),
             created_at: now,
-            expires_at: ttl.map(|s| now + chrono::Duration::seconds(s as i64)),
+            expires_at: req
+                .ttl_secs
+                .map(|s| now + chrono::Duration::seconds(s as i64)),
             uses_left: req.uses,
             tags: req.tags.clone(),
             auto_approve: req.auto_approve,

@@ -10,8 +10,16 @@ use std::net::IpAddr;
 
 use std::ops::Deref;
 
+use std::time::Duration;
+
 use super::error::{ApiError, ApiResult};
-use crate::api::nodes::{GpuDevice, HeartbeatRequest, PatchNodeRequest, RegisterNodeRequest};
+use crate::api::join_tokens::{
+    CreateJoinTokenRequest, DEFAULT_JOIN_TOKEN_TTL_SECS, MAX_JOIN_TOKEN_TTL_SECS,
+    MAX_JOIN_TOKEN_USES,
+};
+use crate::api::nodes::{
+    GpuDevice, HeartbeatRequest, PatchNodeRequest, RegisterNodeRequest, RotateTokenRequest,
+};
 use crate::store::nodes::GpuSummary;
 
 /// A registration that passed validation: trimmed, with its defaults
@@ -393,6 +401,82 @@ pub fn patch(p: PatchNodeRequest, limits: &FieldLimits) -> ApiResult<ValidPatch>
         labels("tags", tags, limits)?;
     }
     Ok(ValidPatch(p))
+}
+
+/// A join token to create, checked: a trimmed name, its lifetime in
+/// seconds (`None`: it never expires) and its uses (`None`: unlimited).
+#[derive(Debug, Clone)]
+pub struct ValidJoinToken {
+    pub name: String,
+    pub ttl_secs: Option<u64>,
+    pub uses: Option<u64>,
+    pub tags: Vec<String>,
+    pub auto_approve: bool,
+}
+
+/// Checks `POST /v0/join-tokens`.
+pub fn join_token(req: CreateJoinTokenRequest, limits: &FieldLimits) -> ApiResult<ValidJoinToken> {
+    let name = req.name.trim();
+    if name.chars().count() > 128 || name.chars().any(is_unsafe_char) {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "name must be at most 128 printable characters",
+        ));
+    }
+    labels("tags", &req.tags, limits)?;
+    let ttl_secs = match (req.ttl_secs, req.never_expires) {
+        (Some(_), true) => {
+            return Err(ApiError::bad_request(
+                "invalid_ttl",
+                "send either ttl_secs or never_expires, not both",
+            ))
+        }
+        (None, true) => None,
+        (None, false) => Some(DEFAULT_JOIN_TOKEN_TTL_SECS),
+        (Some(s), false) if (1..=MAX_JOIN_TOKEN_TTL_SECS).contains(&s) => Some(s),
+        (Some(_), false) => {
+            return Err(ApiError::bad_request(
+                "invalid_ttl",
+                format!(
+                    "ttl_secs must be from 1 to {MAX_JOIN_TOKEN_TTL_SECS} (a year); for a token \
+                     that never expires send never_expires: true"
+                ),
+            ))
+        }
+    };
+    if req
+        .uses
+        .is_some_and(|u| !(1..=MAX_JOIN_TOKEN_USES).contains(&u))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_uses",
+            format!("uses must be from 1 to {MAX_JOIN_TOKEN_USES}; leave it out for no limit"),
+        ));
+    }
+    Ok(ValidJoinToken {
+        name: name.to_string(),
+        ttl_secs,
+        uses: req.uses,
+        tags: req.tags,
+        auto_approve: req.auto_approve,
+    })
+}
+
+/// Longest grace period a rotation may give the old token.
+pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+/// Checks `POST /v0/nodes/{id}/token/rotate`: the grace period it asks for
+/// (`None`: the daemon's default).
+pub fn rotation(req: &RotateTokenRequest) -> ApiResult<Option<Duration>> {
+    let grace = req.grace_secs.map(Duration::from_secs);
+    if grace.is_some_and(|g| g.is_zero() || g > MAX_GRACE) {
+        return Err(ApiError::bad_request(
+            "invalid_grace",
+            "grace_secs must be from 1 to 2592000 (30 days); to cut a node off at once, revoke \
+             its token instead",
+        ));
+    }
+    Ok(grace)
 }
 
 #[cfg(test)]

@@ -125,11 +125,27 @@ macro_rules! node_columns {
                 $(, ", ", stringify!($col), " = excluded.", stringify!($col))+
             );
 
-            fn read(r: &Row<'_>) -> rusqlite::Result<NodeRow> {
-                Ok(NodeRow {
-                    id: r.get("id")?,
-                    $first: r.get(stringify!($first))?,
-                    $($col: r.get(stringify!($col))?),+
+            /// Reads rows of `stmt` by column name; the names are looked
+            /// up once here, not once per row.
+            fn reader(
+                stmt: &rusqlite::Statement<'_>,
+            ) -> rusqlite::Result<impl Fn(&Row<'_>) -> rusqlite::Result<NodeRow>> {
+                struct Index {
+                    id: usize,
+                    $first: usize,
+                    $($col: usize),+
+                }
+                let at = Index {
+                    id: stmt.column_index("id")?,
+                    $first: stmt.column_index(stringify!($first))?,
+                    $($col: stmt.column_index(stringify!($col))?),+
+                };
+                Ok(move |r: &Row<'_>| {
+                    Ok(NodeRow {
+                        id: r.get(at.id)?,
+                        $first: r.get(at.$first)?,
+                        $($col: r.get(at.$col)?),+
+                    })
                 })
             }
 
@@ -315,8 +331,9 @@ fn load_where(conn: &Connection, id: Option<&str>) -> Result<Vec<NodeRecord>> {
         "SELECT {} FROM nodes {filter} ORDER BY registered_at, id",
         NodeRow::COLUMNS
     ))?;
+    let read = NodeRow::reader(&stmt)?;
     let raw: Vec<NodeRow> = stmt
-        .query_map(args.clone(), NodeRow::read)?
+        .query_map(args.clone(), read)?
         .collect::<rusqlite::Result<_>>()?;
     let mut nodes = Vec::with_capacity(raw.len());
     let mut index = HashMap::with_capacity(raw.len());

@@ -6,6 +6,7 @@ use crate::api::join_tokens::{CreateJoinTokenRequest, JoinTokenCreated, JoinToke
 use crate::daemon::error::ApiResult;
 use crate::daemon::extract::{Admin, ApiJson, Id};
 use crate::daemon::router::AppState;
+use crate::daemon::validate;
 
 pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<JoinTokenView>> {
     Json(state.join_tokens.list())
@@ -16,8 +17,9 @@ pub async fn create(
     Admin(_, actor): Admin,
     ApiJson(req): ApiJson<CreateJoinTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<JoinTokenCreated>)> {
+    let req = validate::join_token(req, &state.field_limits)?;
     let created = state
-        .blocking(move |s| s.join_tokens.create(&req, &s.field_limits, &actor))
+        .blocking(move |s| s.join_tokens.create(&req, &actor))
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

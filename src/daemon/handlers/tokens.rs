@@ -1,15 +1,14 @@
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::Json;
 
 use crate::api::nodes::{RevokeTokenResponse, RotateTokenRequest, RotateTokenResponse};
-use crate::daemon::error::{ApiError, ApiResult};
+use crate::daemon::error::ApiResult;
 use crate::daemon::extract::{Admin, Id, OptionalJson};
 use crate::daemon::router::AppState;
-
-/// Longest grace period a rotation may give the old token.
-pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+use crate::daemon::validate;
+/// Longest grace period a rotation may give the old token (`--token-grace`
+/// is held to it too).
+pub use crate::daemon::validate::MAX_GRACE;
 
 pub async fn rotate(
     State(state): State<AppState>,
@@ -17,14 +16,7 @@ pub async fn rotate(
     Id(id): Id,
     OptionalJson(req): OptionalJson<RotateTokenRequest>,
 ) -> ApiResult<Json<RotateTokenResponse>> {
-    let grace = req.grace_secs.map(Duration::from_secs);
-    if grace.is_some_and(|g| g.is_zero() || g > MAX_GRACE) {
-        return Err(ApiError::bad_request(
-            "invalid_grace",
-            "grace_secs must be from 1 to 2592000 (30 days); to cut a node off at once, \
-             revoke its token instead",
-        ));
-    }
+    let grace = validate::rotation(&req)?;
     state
         .blocking(move |s| Ok(s.registry.rotate(&id, grace, &actor)?))
         .await

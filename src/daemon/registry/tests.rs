@@ -324,20 +324,16 @@ fn tokens_are_rotated_when_they_reach_the_max_age() {
 fn a_join_token_admits_until_it_expires() {
     let f = fixture(None);
     let tokens = JoinTokens::load(f.db.clone(), f.clock.clone()).unwrap();
-    let created = tokens
-        .create(
-            &CreateJoinTokenRequest {
-                name: "rack 4".into(),
-                ttl_secs: Some(60),
-                never_expires: false,
-                uses: None,
-                tags: vec!["rack4".into()],
-                auto_approve: true,
-            },
-            &FieldLimits::default(),
-            &Actor::daemon(),
-        )
-        .unwrap();
+    let req = CreateJoinTokenRequest {
+        name: "rack 4".into(),
+        ttl_secs: Some(60),
+        never_expires: false,
+        uses: None,
+        tags: vec!["rack4".into()],
+        auto_approve: true,
+    };
+    let req = validate::join_token(req, &FieldLimits::default()).unwrap();
+    let created = tokens.create(&req, &Actor::daemon()).unwrap();
     let join = hash(&created.token);
     let with_join = || RegisterContext {
         join: Some((&tokens, join)),
