@@ -69,7 +69,7 @@ impl Auth {
     pub fn load(db: Db, clock: SharedClock) -> Result<Auth, StoreError> {
         let now = clock.now_utc();
         let handle = db.clone();
-        handle.read(|conn| {
+        handle.with_conn(|conn| {
             cred::delete_expired_sessions(conn, now)?;
             let users: HashMap<String, (String, Role)> = cred::all_users(conn)?
                 .into_iter()
@@ -269,7 +269,7 @@ impl Auth {
         username: &str,
         password: &str,
     ) -> ApiResult<LoginResponse> {
-        let user = self.db.read(|c| cred::user_by_name(c, username))?;
+        let user = self.db.with_conn(|c| cred::user_by_name(c, username))?;
         // Verify against a hash for unknown users too, so the answer takes
         // as long either way.
         let phc = user
@@ -294,7 +294,7 @@ impl Auth {
                         UNKNOWN_USER
                     },
                 );
-                if let Err(e) = self.db.read(|c| audit_store::insert(c, &audit)) {
+                if let Err(e) = self.db.with_conn(|c| audit_store::insert(c, &audit)) {
                     tracing::error!(error = %e, "cannot record a failed login in the audit trail");
                 }
                 return Err(ApiError::unauthorized(
@@ -370,7 +370,7 @@ impl Auth {
             .map(|(id, at)| (id.clone(), *at))
             .collect();
         let now = self.clock.now_utc();
-        self.db.read(|c| {
+        self.db.with_conn(|c| {
             cred::touch_api_keys(c, &used)?;
             cred::delete_expired_sessions(c, now)
         })?;
@@ -455,7 +455,7 @@ fn short_id() -> String {
 /// removed but the data dir kept), its secret is adopted instead.
 pub fn bootstrap(db: &Db, clock: &SharedClock, data_dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    if db.read(cred::count_users)? > 0 {
+    if db.with_conn(cred::count_users)? > 0 {
         return Ok(());
     }
     let now = clock.now_utc();

@@ -66,7 +66,7 @@ pub fn not_found(id: &str) -> ApiError {
 
 impl JoinTokens {
     pub fn load(db: Db, clock: SharedClock) -> Result<JoinTokens, StoreError> {
-        let rows = db.read(store::load_all)?;
+        let rows = db.with_conn(store::load_all)?;
         let mut inner = Inner::default();
         for t in rows {
             inner.by_hash.insert(t.hash, t.id.clone());

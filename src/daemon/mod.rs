@@ -186,7 +186,7 @@ async fn prune_audit(state: &AppState) {
         return;
     };
     let done = state
-        .blocking(move |s| Ok(s.db.read(|c| crate::store::audit::prune(c, before))?))
+        .blocking(move |s| Ok(s.db.with_conn(|c| crate::store::audit::prune(c, before))?))
         .await;
     match done {
         Ok(0) => {}

@@ -215,7 +215,7 @@ impl Db {
 
     /// Runs `f` on the connection under the store lock, outside any
     /// transaction (reads, single statements).
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+    pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         f(self.lock().conn())
     }
 }

@@ -50,7 +50,7 @@ pub async fn list(
         limit,
     };
     state
-        .blocking(move |s| Ok(s.db.read(|c| audit_store::query(c, &query))?))
+        .blocking(move |s| Ok(s.db.with_conn(|c| audit_store::query(c, &query))?))
         .await
         .map(Json)
 }

@@ -298,7 +298,7 @@ fn tokens_are_rotated_when_they_reach_the_max_age() {
     f.clock.advance(Duration::from_secs(1));
     f.r.sweep().unwrap();
     assert!(f.r.get(&a.node_id).unwrap().token_rotation_pending);
-    let rotations: i64 = f.db.read(|c| {
+    let rotations: i64 = f.db.with_conn(|c| {
         c.query_row(
             "SELECT count(*) FROM audit_log WHERE action = 'token.auto_rotate'",
             [],
