@@ -134,3 +134,46 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statuses and codes the HTTP contract fixed before the registry
+    /// had its own error type.
+    #[test]
+    fn registry_errors_keep_their_status_and_code() {
+        use RegistryError as E;
+        let cases = [
+            (E::NodeNotFound("n1".into()), 404, "node_not_found"),
+            (E::InvalidNodeToken, 401, "invalid_node_token"),
+            (E::TokenExpired, 401, "token_expired"),
+            (E::NodeMismatch, 403, "node_mismatch"),
+            (E::NotPending("n1".into()), 409, "not_pending"),
+            (E::NoToken("n1".into()), 409, "no_token"),
+            (E::GraceTooLong, 400, "invalid_grace"),
+            (E::TooManyPending { pending: 3 }, 429, "too_many_pending"),
+            (E::JoinTokenRequired, 401, "join_token_required"),
+            (E::JoinTokenInvalid, 401, "join_token_invalid"),
+            (E::JoinTokenUsedUp, 500, "internal_error"),
+        ];
+        for (e, status, code) in cases {
+            let sentence = e.to_string();
+            let internal = status == 500;
+            let api = ApiError::from(e);
+            assert_eq!((api.status.as_u16(), api.code), (status, code));
+            // The client reads the sentence, except for the daemon's own
+            // failures, whose cause goes to the log only.
+            assert_eq!(api.message == sentence, !internal, "{code}");
+        }
+        let e = ApiError::from(E::NodeNotFound("n1".into()));
+        assert_eq!(
+            e.message,
+            "no node has id \"n1\"; list the nodes with GET /v0/nodes"
+        );
+        assert_eq!(
+            ApiError::from(E::TooManyPending { pending: 3 }).retry_after,
+            Some(60)
+        );
+    }
+}
