@@ -58,8 +58,11 @@ pub struct Registered {
 
 /// The decision on a registration, made from memory under the store lock.
 struct Admission {
-    /// The known node it becomes (proven, or an imported record it claims).
+    /// The known node it becomes (proven, or an imported record it claims);
+    /// taken out to build the record to save.
     existing: Option<NodeRecord>,
+    /// Whether it becomes a known node (`Updated`) or a new one.
+    outcome: RegistrationOutcome,
     proven: bool,
     /// Other nodes with its machine name and runtime port.
     twins: Vec<String>,
@@ -67,14 +70,6 @@ struct Admission {
 }
 
 impl Admission {
-    fn outcome(&self) -> RegistrationOutcome {
-        if self.existing.is_some() {
-            RegistrationOutcome::Updated
-        } else {
-            RegistrationOutcome::Registered
-        }
-    }
-
     fn auto_approve(&self) -> bool {
         self.grant.as_ref().is_some_and(|g| g.auto_approve)
     }
@@ -97,10 +92,9 @@ impl Registry {
         let mut store = self.db.lock();
         let wall = self.clock.now_utc();
         let now = self.clock.now_instant();
-        let admission = self.admit(&reg, &ctx, now, wall)?;
-        let outcome = admission.outcome();
+        let mut admission = self.admit(&reg, &ctx, now, wall)?;
         let auto_approved = admission.auto_approve();
-        let rec = new_record(admission.existing.clone(), reg, &admission, wall);
+        let rec = new_record(admission.existing.take(), reg, &admission, wall);
         let token = Secret::generate(RUNTIME_TOKEN_PREFIX);
         let row = TokenRow {
             node_id: rec.id.clone(),
@@ -128,7 +122,7 @@ impl Registry {
         Ok(Registered {
             response: RegisterNodeResponse {
                 node_id,
-                status: outcome,
+                status: admission.outcome,
                 node_status,
                 node_api_port,
                 runtime_token: token.expose().to_string(),
@@ -179,6 +173,10 @@ impl Registry {
             check_pending_room(&fleet, adds, ctx.max_pending)?;
         }
         Ok(Admission {
+            outcome: match claimed {
+                Some(_) => RegistrationOutcome::Updated,
+                None => RegistrationOutcome::Registered,
+            },
             existing: claimed.map(|n| n.rec.clone()),
             proven: proven.is_some(),
             twins,
@@ -351,7 +349,7 @@ fn audit_rows(admission: &Admission, rec: &NodeRecord, source: Option<IpAddr>) -
     };
     let how = match (
         admission.proven,
-        admission.outcome(),
+        admission.outcome,
         admission.twins.is_empty(),
     ) {
         (true, _, _) => "proved with its runtime token".to_string(),
