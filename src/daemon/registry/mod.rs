@@ -8,7 +8,8 @@
 //! dirty; [`Registry::flush`] writes those behind, in batches.
 //!
 //! Liveness is measured on the daemon's monotonic clock
-//! ([`Clock::now_instant`]), never on timestamps sent by nodes.
+//! ([`Clock::now_instant`](super::clock::Clock::now_instant)), never on
+//! timestamps sent by nodes.
 //!
 //! The parts:
 //! - `fleet.rs`: the nodes in memory, their token and identity indexes,
@@ -88,7 +89,7 @@ pub struct RouteEntry {
 }
 
 impl Registry {
-    /// Loads the fleet from the database (see [`tokens::restore`] for what
+    /// Loads the fleet from the database (see `tokens::restore` for what
     /// happens to rotations that were under way).
     pub fn load(db: Db, cfg: RegistryConfig, clock: SharedClock) -> Result<Registry, StoreError> {
         let fleet = tokens::restore(&mut db.lock(), clock.as_ref())?;
