@@ -350,6 +350,13 @@ mod tests {
 
     use super::*;
 
+    /// Sends `req`, expects a success, returns the JSON body.
+    async fn call(req: reqwest::RequestBuilder) -> Value {
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        resp.json().await.unwrap()
+    }
+
     /// The public seam for in-process tests: a daemon on a manual clock,
     /// driven over HTTP, goes offline when the clock says so, and rotates an
     /// old token when a sweep is asked for, not after real seconds.
@@ -373,54 +380,37 @@ mod tests {
         let admin = std::fs::read_to_string(dir.path().join(auth::ADMIN_TOKEN_FILE)).unwrap();
         let http = reqwest::Client::new();
 
-        let reg: Value = http
-            .post(format!("{base}/v0/nodes"))
-            .json(&json!({
-                "machine_name": "gpu-a",
-                "ip_address": "192.0.2.10",
-                "runtime_version": "v1",
-                "runtime_port": 8080,
-                "gpu_available": true,
-                "gpu_devices": [{"model": "H100", "count": 1}],
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let reg = call(http.post(format!("{base}/v0/nodes")).json(&json!({
+            "machine_name": "gpu-a",
+            "ip_address": "192.0.2.10",
+            "runtime_version": "v1",
+            "runtime_port": 8080,
+            "gpu_available": true,
+            "gpu_devices": [{"model": "H100", "count": 1}],
+        })))
+        .await;
         let id = reg["node_id"].as_str().unwrap();
         let token = reg["runtime_token"].as_str().unwrap();
-        let approved = http
-            .post(format!("{base}/v0/nodes/{id}/approve"))
-            .bearer_auth(admin.trim())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(approved.status(), 200);
-        let beat = || async {
-            let r = http
-                .post(format!("{base}/v0/health"))
-                .header("X-Node-Token", token)
-                .json(&json!({"node_id": id, "loaded_models": ["m"]}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            r.json::<Value>().await.unwrap()
+        call(
+            http.post(format!("{base}/v0/nodes/{id}/approve"))
+                .bearer_auth(admin.trim()),
+        )
+        .await;
+        let beat = || {
+            call(
+                http.post(format!("{base}/v0/health"))
+                    .header("X-Node-Token", token)
+                    .json(&json!({"node_id": id, "loaded_models": ["m"]})),
+            )
         };
         beat().await;
         let status = || async {
-            let v: Value = http
-                .get(format!("{base}/v0/nodes/{id}"))
-                .bearer_auth(admin.trim())
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["status"].as_str().unwrap().to_string()
+            let node = call(
+                http.get(format!("{base}/v0/nodes/{id}"))
+                    .bearer_auth(admin.trim()),
+            )
+            .await;
+            node["status"].as_str().unwrap().to_string()
         };
         assert_eq!(status().await, "online");
 
