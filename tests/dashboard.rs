@@ -577,9 +577,11 @@ async fn run_script(d: &TestDaemon, script: &str, env: &[(&str, String)]) -> Str
     for (k, v) in env {
         cmd.env(k, v);
     }
+    let started = Instant::now();
     let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
         .await
         .unwrap();
+    println!("{script} ran for {} ms", started.elapsed().as_millis());
     assert!(
         ok,
         "the browser test {script} failed:\n{output}\n--- daemon log (tail)\n{}",

@@ -32,7 +32,7 @@ async fn named_runtime(name: &'static str) -> SocketAddr {
     addr
 }
 
-async fn approve(d: &TestDaemon, id: &str) -> Value {
+async fn approve(d: &Api, id: &str) -> Value {
     let r = d
         .admin_post(&format!("/v0/nodes/{id}/approve"), json!({}))
         .await;
@@ -40,7 +40,7 @@ async fn approve(d: &TestDaemon, id: &str) -> Value {
     r.body
 }
 
-async fn chat(d: &TestDaemon) -> Reply {
+async fn chat(d: &Api) -> Reply {
     d.post(
         "/v1/chat/completions",
         None,
@@ -49,7 +49,7 @@ async fn chat(d: &TestDaemon) -> Reply {
     .await
 }
 
-fn ctl(d: &TestDaemon, args: &[&str]) -> std::process::Output {
+fn ctl(d: &Api, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"))
         .arg("--url")
         .arg(d.url(""))
@@ -156,7 +156,7 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
 
 #[tokio::test]
 async fn a_node_that_proves_itself_keeps_its_id_and_goes_back_to_pending() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let body = registration("gpu-proof", "127.0.0.1", 8080);
     let r = d.register_proving(&body, None).await;
     let id = r.body["node_id"].as_str().unwrap().to_string();
@@ -370,13 +370,14 @@ async fn under_rotations_and_kill_9_every_delivered_token_keeps_working() {
 
 #[tokio::test]
 async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_are_not() {
-    let d = TestDaemon::start(&[
+    let d = InProcess::start(&[
         "--no-reachability-check",
         "--rate-limit",
         "1",
         "--rate-burst",
         "5",
-    ]);
+    ])
+    .await;
     let mut tokens = Vec::new();
     let mut limited = None;
     for i in 0..20u16 {
@@ -436,7 +437,7 @@ async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_ar
 
 #[tokio::test]
 async fn pending_nodes_are_capped() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--max-pending", "3"]);
+    let d = InProcess::start(&["--no-reachability-check", "--max-pending", "3"]).await;
     let mut ids = Vec::new();
     for i in 0..3u16 {
         ids.push(
@@ -469,7 +470,7 @@ async fn pending_nodes_are_capped() {
 
 #[tokio::test]
 async fn oversized_and_unprintable_fields_are_refused_naming_the_field() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let with = |k: &str, v: Value| {
         let mut b = registration("gpu-limits", "127.0.0.1", 8080);
         b[k] = v;
@@ -850,7 +851,7 @@ fn sha256(s: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn many_registrations_of_one_name_keep_the_listing_linear() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--rate-limit", "0"]);
+    let d = InProcess::start(&["--no-reachability-check", "--rate-limit", "0"]).await;
     let victim = d.register("gpu-victim", "127.0.0.1", 8080).await;
     for _ in 0..24 {
         d.register("gpu-victim", "127.0.0.1", 8080).await;
@@ -869,7 +870,7 @@ async fn many_registrations_of_one_name_keep_the_listing_linear() {
 
 #[tokio::test]
 async fn field_limits_follow_their_flags() {
-    let d = TestDaemon::start(&[
+    let d = InProcess::start(&[
         "--no-reachability-check",
         "--max-gpu-devices",
         "1",
@@ -879,7 +880,8 @@ async fn field_limits_follow_their_flags() {
         "1",
         "--max-models",
         "1",
-    ]);
+    ])
+    .await;
     let mut body = registration("twelve-chars", "127.0.0.1", 8080);
     body["runtime_version"] = json!("b4000");
     body["gpu_devices"] = json!([{"model": "RTX 4090", "count": 2}]);
