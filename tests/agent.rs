@@ -3,78 +3,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
 
-/// A running `llmlb-node`.
-struct TestAgent {
-    child: Option<Child>,
-    logs: Arc<Mutex<Vec<String>>>,
-    state_dir: PathBuf,
-}
-
 fn agent_cmd(lb_url: &str, runtime: std::net::SocketAddr, state_dir: &Path) -> Command {
     agent_cmd_named(lb_url, runtime, state_dir, "agent-test-box")
-}
-
-impl TestAgent {
-    fn start(cmd: &mut Command, state_dir: &Path) -> TestAgent {
-        let mut child = cmd.spawn().expect("spawn llmlb-node");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        TestAgent {
-            child: Some(child),
-            logs,
-            state_dir: state_dir.to_path_buf(),
-        }
-    }
-
-    fn logs(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    fn state(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(self.state_dir.join("node.json")).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-
-    /// SIGTERM, then the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(Instant::now() < deadline, "llmlb-node ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for TestAgent {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// Waits for the agent's state file to name a node.

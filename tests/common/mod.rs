@@ -8,10 +8,13 @@
 //! its listening line.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod inprocess;
 pub mod spawn;
 pub mod stub;
 
+#[allow(unused_imports)]
+pub use agent::TestAgent;
 #[allow(unused_imports)]
 pub use inprocess::InProcess;
 #[allow(unused_imports)]
