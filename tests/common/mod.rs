@@ -362,10 +362,14 @@ impl Api {
         n
     }
 
+    /// `GET /v0/nodes/{id}` through the typed client, as JSON.
     pub async fn node(&self, id: &str) -> Value {
-        let r = self.admin_get(&format!("/v0/nodes/{id}")).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body
+        let r = self
+            .admin()
+            .get_node(id)
+            .await
+            .unwrap_or_else(|e| panic!("node {id}: {e}"));
+        serde_json::from_slice(&r.raw).unwrap()
     }
 
     pub async fn status_of(&self, id: &str) -> String {
