@@ -4,49 +4,36 @@
 //! Run with `cargo bench --bench ctl`. Times are wall-clock of the whole
 //! `llmlbctl` process (start, HTTP, formatting, exit), as an operator sees it.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/spawn.rs"]
+mod spawn;
 
 const RECORDS: usize = 10_000;
 const LIST_RUNS: usize = 10;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut daemon = Killed(
-        Command::new(env!("CARGO_BIN_EXE_llmlbd"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--no-reachability-check",
-                "--rate-limit",
-                "0",
-                "--max-pending",
-                "1000000",
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn llmlbd"),
-    );
-    let stderr = BufReader::new(daemon.0.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep draining the log so the daemon never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let url = line[i + "listening on ".len()..].split_whitespace().next();
-                let _ = tx.send(url.unwrap_or_default().to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the daemon starts");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmlbd"));
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--no-reachability-check",
+        "--rate-limit",
+        "0",
+        "--max-pending",
+        "1000000",
+        "--data-dir",
+    ])
+    .arg(dir.path())
+    .env("RUST_LOG", "info")
+    .stdout(Stdio::null());
+    let spawned = spawn::spawn_llmlbd(&mut cmd, Duration::from_secs(60), 40)
+        .unwrap_or_else(|log| panic!("the daemon does not start:\n{log}"));
+    let url = format!("http://{}", spawned.listening.addr);
+    let daemon = Killed(spawned.child);
 
     let file = dir.path().join("legacy.json");
     write_legacy(&file);

@@ -18,14 +18,17 @@
 //! 5. SIGTERM, start again on the same data dir (start-up with the fleet);
 //! 6. import of a legacy `nodes.json` over HTTP and at start-up.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/spawn.rs"]
+mod spawn;
+#[path = "../tests/common/stub.rs"]
+mod stub;
 
 use bytes::Bytes;
 use chrono::{SubsecRound, Utc};
@@ -56,7 +59,6 @@ const LIST_REQUESTS: usize = 20;
 /// How long a daemon may take to print its listening line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-const LISTENING: &str = "listening on http://";
 const NODE_TOKEN: HeaderName = HeaderName::from_static("x-node-token");
 
 // ----- the daemon process ---------------------------------------------
@@ -70,13 +72,7 @@ struct Daemon {
     /// The `startup_ms` the daemon logs itself (its own view).
     startup_ms_logged: Option<u64>,
     /// The last lines of its log, for error messages.
-    tail: Arc<Mutex<VecDeque<String>>>,
-}
-
-struct Listening {
-    addr: String,
-    at: Instant,
-    startup_ms: Option<u64>,
+    log: spawn::Log,
 }
 
 impl Daemon {
@@ -94,58 +90,17 @@ impl Daemon {
             .env("RUST_LOG", "info")
             .env("LLMLB_LOG_FORMAT", "text")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null());
         let spawned = Instant::now();
-        let mut child = cmd.spawn().expect("spawn llmlbd");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let sink = tail.clone();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Drains the log for the daemon's whole life, so it never blocks
-            // on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find(LISTENING) {
-                    let at = Instant::now();
-                    let rest = &line[i + LISTENING.len()..];
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let startup_ms = rest
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("startup_ms="))
-                        .and_then(|v| v.parse().ok());
-                    let _ = tx.send(Listening {
-                        addr,
-                        at,
-                        startup_ms,
-                    });
-                }
-                let mut t = sink.lock().unwrap();
-                if t.len() == 40 {
-                    t.pop_front();
-                }
-                t.push_back(line);
-            }
+        let s = spawn::spawn_llmlbd(&mut cmd, START_TIMEOUT, 40).unwrap_or_else(|log| {
+            panic!("llmlbd did not print its listening line within {START_TIMEOUT:?}:\n{log}")
         });
-        let listening = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(l) => l,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                let log: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
-                panic!(
-                    "llmlbd did not print its listening line within {START_TIMEOUT:?}:\n{}",
-                    log.join("\n")
-                );
-            }
-        };
         Daemon {
-            child: Some(child),
-            addr: listening.addr.parse().expect("listening address"),
-            startup: listening.at.duration_since(spawned),
-            startup_ms_logged: listening.startup_ms,
-            tail,
+            child: Some(s.child),
+            addr: s.listening.addr,
+            startup: s.listening.at.duration_since(spawned),
+            startup_ms_logged: s.listening.startup_ms,
+            log: s.log,
         }
     }
 
@@ -184,8 +139,7 @@ impl Daemon {
     }
 
     fn log_tail(&self) -> String {
-        let t = self.tail.lock().unwrap();
-        t.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.log.text()
     }
 }
 
@@ -378,26 +332,9 @@ fn bearer(token: &str) -> HeaderValue {
 
 // ----- the stub runtime -----------------------------------------------
 
-/// A stub OpenAI runtime answering `GET /v1/models` on `127.0.0.1:0`.
+/// The tests' stub OpenAI runtime (`tests/common/stub.rs`) on `127.0.0.1:0`.
 async fn stub_runtime() -> SocketAddr {
-    use axum::routing::get;
-    let app = axum::Router::new().route(
-        "/v1/models",
-        get(|| async {
-            axum::Json(json!({
-                "object": "list",
-                "data": [{"id": "llama-3-8b", "object": "model", "owned_by": "bench"}],
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the stub runtime");
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
+    stub::Stub::named("bench").start().await.addr
 }
 
 // ----- statistics -----------------------------------------------------

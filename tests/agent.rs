@@ -3,78 +3,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
 
-/// A running `llmlb-node`.
-struct TestAgent {
-    child: Option<Child>,
-    logs: Arc<Mutex<Vec<String>>>,
-    state_dir: PathBuf,
-}
-
 fn agent_cmd(lb_url: &str, runtime: std::net::SocketAddr, state_dir: &Path) -> Command {
     agent_cmd_named(lb_url, runtime, state_dir, "agent-test-box")
-}
-
-impl TestAgent {
-    fn start(cmd: &mut Command, state_dir: &Path) -> TestAgent {
-        let mut child = cmd.spawn().expect("spawn llmlb-node");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        TestAgent {
-            child: Some(child),
-            logs,
-            state_dir: state_dir.to_path_buf(),
-        }
-    }
-
-    fn logs(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    fn state(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(self.state_dir.join("node.json")).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-
-    /// SIGTERM, then the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(Instant::now() < deadline, "llmlb-node ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for TestAgent {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// Waits for the agent's state file to name a node.
@@ -288,9 +226,15 @@ async fn the_agent_waits_for_an_absent_daemon() {
         &mut agent_cmd(&format!("http://{listen}"), runtime, state.path()),
         state.path(),
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            a.logs().contains("retrying in")
+        })
+        .await,
+        "{}",
+        a.logs()
+    );
     assert!(a.state().is_none());
-    assert!(a.logs().contains("retrying in"), "{}", a.logs());
 
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let d = TestDaemon::start_in(dir, &listen, &["--heartbeat-interval", "1"]).unwrap();
@@ -378,37 +322,20 @@ async fn both_daemons_tell_systemd_when_ready() {
 
     // The daemon.
     let data = tempfile::tempdir().unwrap();
-    let mut d = Command::new(env!("CARGO_BIN_EXE_llmlbd"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmlbd"));
+    cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
-        .env("NOTIFY_SOCKET", &path)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = d.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(
-                    line[i + 20..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap()
-                        .to_string(),
-                );
-            }
-        }
-    });
+        .env("NOTIFY_SOCKET", &path);
+    let spawned = common::spawn::spawn_llmlbd(&mut cmd, START_TIMEOUT, 100)
+        .unwrap_or_else(|log| panic!("llmlbd did not start:\n{log}"));
+    let mut d = spawned.child;
     assert_eq!(recv(&sock), "READY=1\n");
-    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(d.id().to_string())
         .status();
     assert_eq!(recv(&sock), "STOPPING=1\n");
     assert_eq!(d.wait().unwrap().code(), Some(0));
-    drop(addr);
 
     // The agent, against a fresh daemon.
     let daemon = TestDaemon::start(&["--heartbeat-interval", "1"]);

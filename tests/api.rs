@@ -23,7 +23,7 @@ fn assert_error(r: &Reply, status: u16, code: &str) {
     }
 }
 
-async fn raw_post(d: &TestDaemon, path: &str, body: &'static str) -> Reply {
+async fn raw_post(d: &Api, path: &str, body: &'static str) -> Reply {
     let r = d
         .http
         .post(d.url(path))
@@ -38,7 +38,7 @@ async fn raw_post(d: &TestDaemon, path: &str, body: &'static str) -> Reply {
 
 #[tokio::test]
 async fn registration_probes_the_node_over_ipv4_and_ipv6() {
-    let d = TestDaemon::start(&[]);
+    let d = InProcess::start(&[]).await;
     let v4 = stub_runtime("127.0.0.1:0").await;
     let r = d
         .post(
@@ -97,7 +97,7 @@ async fn registration_probes_the_node_over_ipv4_and_ipv6() {
 
 #[tokio::test]
 async fn node_api_port_defaults_to_runtime_port_plus_one() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let mut body = registration("gpu-port", "10.0.0.7", 8080);
     body.as_object_mut().unwrap().remove("node_api_port");
     let r = d.post("/v0/nodes", None, body).await;
@@ -107,7 +107,7 @@ async fn node_api_port_defaults_to_runtime_port_plus_one() {
 
 #[tokio::test]
 async fn registration_rejects_bad_input_with_clear_errors() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let base = registration("gpu-bad", "127.0.0.1", 8080);
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
@@ -159,7 +159,7 @@ async fn registration_rejects_bad_input_with_clear_errors() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     // Headers announce 2 MiB; the daemon answers before reading the body.
     let mut s = tokio::net::TcpStream::connect(d.addr).await.unwrap();
     let head = format!(
@@ -204,7 +204,7 @@ async fn oversized_bodies_get_413() {
 
 #[tokio::test]
 async fn credentials_are_checked_on_every_admin_route() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-auth", "127.0.0.1", 8080).await;
     let viewer = d
         .admin_post("/v0/api-keys", json!({"name": "dash", "role": "viewer"}))
@@ -273,7 +273,7 @@ async fn credentials_are_checked_on_every_admin_route() {
 
 #[tokio::test]
 async fn heartbeat_errors() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-hb", "127.0.0.1", 8080).await;
     let r = d.post("/v0/health", None, heartbeat_body(&n.id)).await;
     assert_error(&r, 401, "missing_node_token");
@@ -291,7 +291,7 @@ async fn heartbeat_errors() {
 
 #[tokio::test]
 async fn unknown_ids_and_routes_get_404() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     for (m, path) in [
         (Method::GET, "/v0/nodes/nope"),
         (Method::POST, "/v0/nodes/nope/approve"),
@@ -322,7 +322,7 @@ async fn unknown_ids_and_routes_get_404() {
 
 #[tokio::test]
 async fn patch_sets_and_clears_annotations() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-patch", "127.0.0.1", 8080).await;
     let path = format!("/v0/nodes/{}", n.id);
     let tok = d.admin_token();
@@ -377,7 +377,7 @@ async fn patch_sets_and_clears_annotations() {
 
 #[tokio::test]
 async fn api_keys_are_shown_once_and_can_be_rotated_and_revoked() {
-    let d = TestDaemon::start(&[]);
+    let d = InProcess::start(&[]).await;
     let r = d
         .admin_post(
             "/v0/api-keys",
@@ -434,7 +434,7 @@ async fn api_keys_are_shown_once_and_can_be_rotated_and_revoked() {
 
 #[tokio::test]
 async fn expired_api_keys_are_refused() {
-    let d = TestDaemon::start(&[]);
+    let d = InProcess::start(&[]).await;
     let r = d
         .admin_post(
             "/v0/api-keys",
@@ -463,7 +463,7 @@ async fn expired_api_keys_are_refused() {
 
 #[tokio::test]
 async fn login_sessions_and_logout() {
-    let d = TestDaemon::start(&[]);
+    let d = InProcess::start(&[]).await;
     let r = d.login("admin", "wrong").await;
     assert_error(&r, 401, "invalid_credentials");
     let r = d.login("nobody", "x").await;
@@ -502,7 +502,7 @@ async fn login_sessions_and_logout() {
 
 #[tokio::test]
 async fn status_is_public_and_counts_nodes() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let a = d.register("s-1", "127.0.0.1", 1).await;
     d.register("s-2", "127.0.0.1", 2).await;
     d.admin_post(&format!("/v0/nodes/{}/approve", a.id), json!({}))
@@ -520,7 +520,7 @@ async fn status_is_public_and_counts_nodes() {
 
 #[tokio::test]
 async fn idle_and_slow_clients_are_disconnected() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--header-timeout", "1s"]);
+    let d = InProcess::start(&["--no-reachability-check", "--header-timeout", "1s"]).await;
     // Connects and sends half a request line, then nothing.
     let mut s = tokio::net::TcpStream::connect(d.addr).await.unwrap();
     s.write_all(b"GET /v0/status HTTP/1.1\r\nHost: x\r\n")

@@ -9,7 +9,7 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn audit(d: &TestDaemon, query: &str) -> Vec<Value> {
+async fn audit(d: &Api, query: &str) -> Vec<Value> {
     let r = d.admin_get(&format!("/v0/audit{query}")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body.as_array().unwrap().clone()
@@ -23,7 +23,7 @@ fn find<'a>(rows: &'a [Value], action: &str, target: Option<&str>) -> &'a Value 
 
 #[tokio::test]
 async fn every_admin_action_and_admission_event_is_recorded_without_secrets() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--runtime-token-max-age", "2s"]);
+    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "2s"]).await;
     let admin = d.admin_token();
     let mut secrets = vec![admin.clone(), d.admin_password()];
 

@@ -25,9 +25,13 @@ const INSTALL_HINT: &str = "run `scripts/test`, which installs the browser test'
 /// How long the browser script may run before it is killed.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(200);
 
-/// One browser test at a time: the large-fleet test measures main-thread
-/// stalls, which a second Chromium on the same cores would cause.
-static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The large-fleet test measures main-thread stalls, which a second
+/// Chromium on the same cores would cause: it holds this lock alone. The
+/// other two browser tests check behaviour, not time, and share it, so they
+/// run side by side (most of their time is waiting for the page's polls).
+/// `scripts/test` also runs the large-fleet test on its own, after the rest
+/// of the suite.
+static BROWSER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -241,7 +245,7 @@ async fn dashboard_is_served_with_csp_and_references_only_same_origin_assets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_headless_chromium() {
     check_browser_prerequisites();
-    let _browser = BROWSER.lock().await;
+    let _browser = BROWSER.read().await;
 
     let d = TestDaemon::start(&["--no-reachability-check"]);
     let admin = d.admin_token();
@@ -370,7 +374,7 @@ async fn dashboard_in_headless_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_join_tokens_and_activity_panels() {
     check_browser_prerequisites();
-    let _browser = BROWSER.lock().await;
+    let _browser = BROWSER.read().await;
 
     let d = TestDaemon::start(&["--no-reachability-check", "--registration", "join-token"]);
     let viewer_key = d.api_key("panels-viewer", "viewer").await;
@@ -500,7 +504,7 @@ fn legacy_fleet() -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_stays_responsive_with_10000_nodes() {
     check_browser_prerequisites();
-    let _browser = BROWSER.lock().await;
+    let _browser = BROWSER.write().await;
 
     // Thousands of pending nodes and a test that registers more from one
     // address: past the limits that hold off strangers (tests/security.rs).
@@ -577,9 +581,11 @@ async fn run_script(d: &TestDaemon, script: &str, env: &[(&str, String)]) -> Str
     for (k, v) in env {
         cmd.env(k, v);
     }
+    let started = Instant::now();
     let (ok, output) = tokio::task::spawn_blocking(move || run_with_timeout(cmd, BROWSER_TIMEOUT))
         .await
         .unwrap();
+    println!("{script} ran for {} ms", started.elapsed().as_millis());
     assert!(
         ok,
         "the browser test {script} failed:\n{output}\n--- daemon log (tail)\n{}",

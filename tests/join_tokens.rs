@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::{json, Value};
 
-async fn create(d: &TestDaemon, body: Value) -> (String, String) {
+async fn create(d: &Api, body: Value) -> (String, String) {
     let r = d.admin_post("/v0/join-tokens", body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let token = r.body["token"].as_str().unwrap().to_string();
@@ -16,7 +16,7 @@ async fn create(d: &TestDaemon, body: Value) -> (String, String) {
     (r.body["id"].as_str().unwrap().to_string(), token)
 }
 
-async fn register_joining(d: &TestDaemon, machine: &str, port: u16, join: Option<&str>) -> Reply {
+async fn register_joining(d: &Api, machine: &str, port: u16, join: Option<&str>) -> Reply {
     let mut req = d
         .http
         .post(d.url("/v0/nodes"))
@@ -87,7 +87,7 @@ async fn in_join_token_mode_only_a_valid_token_registers() {
 
 #[tokio::test]
 async fn in_open_mode_a_token_adds_tags_and_auto_approve_admits() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let r = register_joining(&d, "gpu-open", 8080, None).await;
     assert_eq!(
         r.status, 201,
@@ -116,11 +116,9 @@ async fn in_open_mode_a_token_adds_tags_and_auto_approve_admits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_use_token_admits_exactly_one_of_twenty_simultaneous_registrations() {
-    let d = std::sync::Arc::new(TestDaemon::start(&[
-        "--no-reachability-check",
-        "--registration",
-        "join-token",
-    ]));
+    let d = std::sync::Arc::new(
+        InProcess::start(&["--no-reachability-check", "--registration", "join-token"]).await,
+    );
     let (id, token) = create(&d, json!({"uses": 1})).await;
     let mut tasks = Vec::new();
     for i in 0..20u16 {
@@ -206,7 +204,7 @@ async fn expiry_and_use_counts_survive_a_restart_and_secrets_are_stored_hashed()
     assert_eq!(r.status, 403, "{}", r.body);
 }
 
-fn ctl(d: &TestDaemon, args: &[&str]) -> (bool, String, String) {
+fn ctl(d: &Api, args: &[&str]) -> (bool, String, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"))
         .arg("--url")
         .arg(d.url(""))

@@ -7,14 +7,14 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 
-async fn approve(d: &TestDaemon, id: &str) -> Reply {
+async fn approve(d: &Api, id: &str) -> Reply {
     d.admin_post(&format!("/v0/nodes/{id}/approve"), json!({}))
         .await
 }
 
 #[tokio::test]
 async fn register_approve_heartbeat_online() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-a", "127.0.0.1", 8080).await;
     assert_eq!(d.status_of(&n.id).await, "pending");
 
@@ -42,7 +42,7 @@ async fn register_approve_heartbeat_online() {
 
 #[tokio::test]
 async fn heartbeats_of_a_pending_node_update_metrics_but_never_admission() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-p", "127.0.0.1", 8080).await;
     for cpu in [10.0, 20.0, 30.0] {
         let mut body = heartbeat_body(&n.id);
@@ -59,7 +59,7 @@ async fn heartbeats_of_a_pending_node_update_metrics_but_never_admission() {
 
 #[tokio::test]
 async fn status_follows_model_readiness() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-r", "127.0.0.1", 8080).await;
     approve(&d, &n.id).await;
     let cases = [
@@ -88,7 +88,7 @@ async fn status_follows_model_readiness() {
 
 #[tokio::test]
 async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_the_old_token() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let first = d.register("gpu-b", "127.0.0.1", 8080).await;
     approve(&d, &first.id).await;
     assert_eq!(
@@ -130,7 +130,7 @@ async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_t
 
 #[tokio::test]
 async fn going_offline_and_back_never_skips_approval() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--node-timeout", "1"]);
+    let d = InProcess::start(&["--no-reachability-check", "--node-timeout", "1"]).await;
     let approved = d.register("gpu-on", "127.0.0.1", 8080).await;
     let pending = d.register("gpu-pend", "127.0.0.1", 8081).await;
     approve(&d, &approved.id).await;
@@ -168,7 +168,7 @@ async fn going_offline_and_back_never_skips_approval() {
 
 #[tokio::test]
 async fn restart_keeps_admission_and_tokens() {
-    let mut d = TestDaemon::start(&["--no-reachability-check"]);
+    let mut d = InProcess::start(&["--no-reachability-check"]).await;
     let a = d.register("gpu-keep-a", "127.0.0.1", 8080).await;
     let p = d.register("gpu-keep-p", "::1", 8080).await;
     approve(&d, &a.id).await;
@@ -176,7 +176,7 @@ async fn restart_keeps_admission_and_tokens() {
     body["cpu_usage"] = json!(77.0);
     d.heartbeat(&a.token, body).await;
 
-    d.restart();
+    d.restart().await;
     // Before any heartbeat the approved node is offline, the other pending.
     assert_eq!(d.status_of(&a.id).await, "offline");
     assert_eq!(d.status_of(&p.id).await, "pending");
@@ -197,7 +197,7 @@ async fn restart_keeps_admission_and_tokens() {
 
 #[tokio::test]
 async fn a_node_token_speaks_only_for_its_node() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let a = d.register("gpu-1", "127.0.0.1", 8080).await;
     let b = d.register("gpu-2", "127.0.0.1", 8080).await;
     let r = d.heartbeat(&a.token, heartbeat_body(&b.id)).await;
@@ -218,7 +218,7 @@ async fn a_node_token_speaks_only_for_its_node() {
 
 #[tokio::test]
 async fn rotation_hands_over_the_new_token_and_kills_the_old_on_first_use() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-rot", "127.0.0.1", 8080).await;
     approve(&d, &n.id).await;
     let r = d
@@ -255,7 +255,7 @@ async fn rotation_hands_over_the_new_token_and_kills_the_old_on_first_use() {
 
 #[tokio::test]
 async fn the_old_token_dies_when_the_grace_period_ends() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-grace", "127.0.0.1", 8080).await;
     let r = d
         .admin_post(
@@ -282,7 +282,7 @@ async fn the_old_token_dies_when_the_grace_period_ends() {
 
 #[tokio::test]
 async fn a_delivered_successor_outlives_the_grace_period() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-grace2", "127.0.0.1", 8080).await;
     let path = format!("/v0/nodes/{}/token/rotate", n.id);
     let r = d.admin_post(&path, json!({"grace_secs": 0})).await;
@@ -306,11 +306,11 @@ async fn a_delivered_successor_outlives_the_grace_period() {
 
 #[tokio::test]
 async fn a_rotation_survives_a_restart() {
-    let mut d = TestDaemon::start(&["--no-reachability-check"]);
+    let mut d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-rr", "127.0.0.1", 8080).await;
     d.admin_post(&format!("/v0/nodes/{}/token/rotate", n.id), json!({}))
         .await;
-    d.restart();
+    d.restart().await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     assert_eq!(r.status, 200, "the old token works within the grace period");
     let t = r.body["runtime_token"].as_str().expect("a successor token");
@@ -322,7 +322,7 @@ async fn a_rotation_survives_a_restart() {
 
 #[tokio::test]
 async fn tokens_older_than_the_max_age_are_rotated_automatically() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--runtime-token-max-age", "1s"]);
+    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "1s"]).await;
     let n = d.register("gpu-auto", "127.0.0.1", 8080).await;
     let got = eventually(Duration::from_secs(6), || async {
         d.heartbeat(&n.token, heartbeat_body(&n.id)).await.body["runtime_token"].is_string()
@@ -333,7 +333,7 @@ async fn tokens_older_than_the_max_age_are_rotated_automatically() {
 
 #[tokio::test]
 async fn revocation_stops_the_token_at_once_and_the_node_must_register_again() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-rev", "127.0.0.1", 8080).await;
     approve(&d, &n.id).await;
     let r = d
@@ -375,7 +375,7 @@ async fn revocation_stops_the_token_at_once_and_the_node_must_register_again() {
 
 #[tokio::test]
 async fn deleting_a_node_revokes_its_token() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-del", "127.0.0.1", 8080).await;
     let r = d
         .send(
@@ -397,7 +397,7 @@ async fn deleting_a_node_revokes_its_token() {
 
 #[tokio::test]
 async fn a_leaving_node_is_offline_at_once() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-leave", "127.0.0.1", 8080).await;
     approve(&d, &n.id).await;
     d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
@@ -411,7 +411,7 @@ async fn a_leaving_node_is_offline_at_once() {
 
 #[tokio::test]
 async fn drained_nodes_stay_registered() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let n = d.register("gpu-drain", "127.0.0.1", 8080).await;
     let r = d
         .admin_post(&format!("/v0/nodes/{}/drain", n.id), json!({}))

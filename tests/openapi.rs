@@ -306,7 +306,7 @@ fn response_schema<'a>(doc: &'a Value, op: &'a Value, status: u16) -> Option<Opt
 #[tokio::test]
 async fn every_documented_route_reaches_a_handler() {
     let doc = doc();
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let token = d.admin_token();
     let mut problems = Vec::new();
     for (method, path, op) in operations(&doc) {
@@ -358,7 +358,7 @@ async fn every_documented_route_reaches_a_handler() {
 #[tokio::test]
 async fn real_answers_fit_the_schemas() {
     let doc = doc();
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
 
     let r = d
         .post(

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 
 /// Every file of the data dir, as bytes.
-fn data_files(d: &TestDaemon) -> Vec<(String, Vec<u8>)> {
+fn data_files(d: &Api) -> Vec<(String, Vec<u8>)> {
     std::fs::read_dir(d.data_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -78,7 +78,7 @@ async fn no_secret_in_the_database_files_or_the_logs() {
 #[tokio::test]
 async fn secret_files_are_private_and_never_overwritten() {
     use std::os::unix::fs::PermissionsExt;
-    let mut d = TestDaemon::start(&[]);
+    let mut d = InProcess::start(&[]).await;
     let token = d.admin_token();
     let password = d.admin_password();
     for f in ["admin.token", "admin.password", "llmlb.db"] {
@@ -88,7 +88,7 @@ async fn secret_files_are_private_and_never_overwritten() {
             .mode();
         assert_eq!(mode & 0o077, 0, "{f} is readable by others: {mode:o}");
     }
-    d.restart();
+    d.restart().await;
     assert_eq!(d.admin_token(), token);
     assert_eq!(d.admin_password(), password);
     assert_eq!(d.admin_get("/v0/nodes").await.status, 200);
@@ -96,10 +96,10 @@ async fn secret_files_are_private_and_never_overwritten() {
 
 #[tokio::test]
 async fn credentials_and_sessions_persist_across_a_restart() {
-    let mut d = TestDaemon::start(&[]);
+    let mut d = InProcess::start(&[]).await;
     let key = d.api_key("keep", "viewer").await;
     let session = d.admin_session().await;
-    d.restart();
+    d.restart().await;
     assert_eq!(d.get("/v0/nodes", Some(&key)).await.status, 200);
     assert_eq!(d.get("/v0/nodes", Some(&session)).await.status, 200);
     let keys = d.admin_get("/v0/api-keys").await.body;
@@ -119,11 +119,7 @@ async fn credentials_and_sessions_persist_across_a_restart() {
 async fn concurrent_registrations_and_heartbeats_lose_no_update() {
     // 100 registrations at once from one address: past the default rate
     // limit, which tests/security.rs covers.
-    let d_ref = Arc::new(TestDaemon::start(&[
-        "--no-reachability-check",
-        "--rate-limit",
-        "0",
-    ]));
+    let d_ref = Arc::new(InProcess::start(&["--no-reachability-check", "--rate-limit", "0"]).await);
     let mut tasks = Vec::new();
     for i in 0..100u16 {
         let d = d_ref.clone();
@@ -159,7 +155,7 @@ async fn concurrent_registrations_and_heartbeats_lose_no_update() {
         assert_eq!(a.await.unwrap(), 200);
     }
     let mut d = Arc::into_inner(d_ref).expect("all tasks done");
-    d.restart();
+    d.restart().await;
     let list = d.admin_get("/v0/nodes").await.body;
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 100);

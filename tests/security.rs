@@ -8,39 +8,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use common::*;
 use serde_json::{json, Value};
 
-/// A stub OpenAI-compatible server that says who it is in every answer.
-async fn named_runtime(name: &'static str) -> SocketAddr {
-    let app = Router::new()
-        .route(
-            "/v1/models",
-            get(|| async { Json(json!({"object": "list", "data": [{"id": "llama-3-8b"}]})) }),
-        )
-        .route(
-            "/v1/chat/completions",
-            post(move || async move { Json(json!({"object": "chat.completion", "node": name})) }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
-
-async fn approve(d: &TestDaemon, id: &str) -> Value {
-    let r = d
-        .admin_post(&format!("/v0/nodes/{id}/approve"), json!({}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-}
-
-async fn chat(d: &TestDaemon) -> Reply {
+async fn chat(d: &Api) -> Reply {
     d.post(
         "/v1/chat/completions",
         None,
@@ -49,7 +21,7 @@ async fn chat(d: &TestDaemon) -> Reply {
     .await
 }
 
-fn ctl(d: &TestDaemon, args: &[&str]) -> std::process::Output {
+fn ctl(d: &Api, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"))
         .arg("--url")
         .arg(d.url(""))
@@ -66,14 +38,14 @@ fn ctl(d: &TestDaemon, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
     let d = TestDaemon::start(&[]);
-    let real = named_runtime("real").await;
-    let evil = named_runtime("attacker").await;
+    let real = Stub::named("real").start().await.addr;
+    let evil = Stub::named("attacker").start().await.addr;
     let body = registration("gpu-prod-1", "127.0.0.1", real.port());
     let r = d.register_proving(&body, None).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
-    approve(&d, &id).await;
+    d.approve(&id).await;
     assert_eq!(d.heartbeat(&token, heartbeat_body(&id)).await.status, 200);
     assert_eq!(chat(&d).await.body["node"], "real");
 
@@ -156,12 +128,12 @@ async fn registering_the_name_of_an_approved_node_takes_nothing_over() {
 
 #[tokio::test]
 async fn a_node_that_proves_itself_keeps_its_id_and_goes_back_to_pending() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let body = registration("gpu-proof", "127.0.0.1", 8080);
     let r = d.register_proving(&body, None).await;
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
-    approve(&d, &id).await;
+    d.approve(&id).await;
 
     // The old token within a rotation's grace proves it too.
     let rot = d
@@ -201,7 +173,7 @@ async fn the_agent_proves_itself_when_it_registers_again() {
     let r = d.register_proving(&body, None).await;
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
-    approve(&d, &id).await;
+    d.approve(&id).await;
     // The state file points at a node id the daemon does not know, with
     // the valid token: the heartbeat is refused (403/401), and the agent
     // registers again with its token as proof.
@@ -240,7 +212,7 @@ async fn the_agent_proves_itself_when_it_registers_again() {
 #[tokio::test]
 async fn traffic_goes_to_the_port_the_probe_checked() {
     let d = TestDaemon::start(&[]);
-    let api = named_runtime("node-api").await;
+    let api = Stub::named("node-api").start().await.addr;
     // runtime_port points where nothing listens; node_api_port at the
     // OpenAI-compatible server that the probe checks.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -252,7 +224,7 @@ async fn traffic_goes_to_the_port_the_probe_checked() {
     assert_eq!(r.status, 201, "the probe checked node_api_port: {}", r.body);
     let id = r.body["node_id"].as_str().unwrap().to_string();
     let token = r.body["runtime_token"].as_str().unwrap().to_string();
-    approve(&d, &id).await;
+    d.approve(&id).await;
     d.heartbeat(&token, heartbeat_body(&id)).await;
     for _ in 0..3 {
         let r = chat(&d).await;
@@ -266,7 +238,7 @@ async fn traffic_goes_to_the_port_the_probe_checked() {
 async fn rotation_survives(kill: bool) {
     let mut d = TestDaemon::start(&["--no-reachability-check"]);
     let n = d.register("gpu-rot", "127.0.0.1", 8080).await;
-    approve(&d, &n.id).await;
+    d.approve(&n.id).await;
     let r = d
         .admin_post(&format!("/v0/nodes/{}/token/rotate", n.id), json!({}))
         .await;
@@ -313,7 +285,7 @@ async fn a_delivered_token_survives_a_clean_restart() {
 async fn an_undelivered_successor_is_replaced_after_a_restart() {
     let mut d = TestDaemon::start(&["--no-reachability-check"]);
     let n = d.register("gpu-rot2", "127.0.0.1", 8080).await;
-    approve(&d, &n.id).await;
+    d.approve(&n.id).await;
     d.admin_post(&format!("/v0/nodes/{}/token/rotate", n.id), json!({}))
         .await;
     d.kill();
@@ -340,7 +312,7 @@ async fn under_rotations_and_kill_9_every_delivered_token_keeps_working() {
         let n = d
             .register(&format!("gpu-chaos-{i}"), "127.0.0.1", 8000 + i)
             .await;
-        approve(&d, &n.id).await;
+        d.approve(&n.id).await;
         nodes.push((n.id, n.token));
     }
     for round in 0..4 {
@@ -370,13 +342,14 @@ async fn under_rotations_and_kill_9_every_delivered_token_keeps_working() {
 
 #[tokio::test]
 async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_are_not() {
-    let d = TestDaemon::start(&[
+    let d = InProcess::start(&[
         "--no-reachability-check",
         "--rate-limit",
         "1",
         "--rate-burst",
         "5",
-    ]);
+    ])
+    .await;
     let mut tokens = Vec::new();
     let mut limited = None;
     for i in 0..20u16 {
@@ -436,7 +409,7 @@ async fn registrations_are_rate_limited_per_address_but_heartbeats_and_admins_ar
 
 #[tokio::test]
 async fn pending_nodes_are_capped() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--max-pending", "3"]);
+    let d = InProcess::start(&["--no-reachability-check", "--max-pending", "3"]).await;
     let mut ids = Vec::new();
     for i in 0..3u16 {
         ids.push(
@@ -460,7 +433,7 @@ async fn pending_nodes_are_capped() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Approving one makes room.
-    approve(&d, &ids[1].id).await;
+    d.approve(&ids[1].id).await;
     let r = d
         .post("/v0/nodes", None, registration("pend-3", "127.0.0.1", 8003))
         .await;
@@ -469,7 +442,7 @@ async fn pending_nodes_are_capped() {
 
 #[tokio::test]
 async fn oversized_and_unprintable_fields_are_refused_naming_the_field() {
-    let d = TestDaemon::start(&["--no-reachability-check"]);
+    let d = InProcess::start(&["--no-reachability-check"]).await;
     let with = |k: &str, v: Value| {
         let mut b = registration("gpu-limits", "127.0.0.1", 8080);
         b[k] = v;
@@ -777,7 +750,7 @@ async fn the_agent_falls_back_to_its_previous_token_while_it_is_in_grace() {
     let first = saved().unwrap();
     let id = first["node_id"].as_str().unwrap().to_string();
     let old_token = first["runtime_token"].as_str().unwrap().to_string();
-    approve(&d, &id).await;
+    d.approve(&id).await;
     let r = d
         .admin_post(
             &format!("/v0/nodes/{id}/token/rotate"),
@@ -850,7 +823,7 @@ fn sha256(s: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn many_registrations_of_one_name_keep_the_listing_linear() {
-    let d = TestDaemon::start(&["--no-reachability-check", "--rate-limit", "0"]);
+    let d = InProcess::start(&["--no-reachability-check", "--rate-limit", "0"]).await;
     let victim = d.register("gpu-victim", "127.0.0.1", 8080).await;
     for _ in 0..24 {
         d.register("gpu-victim", "127.0.0.1", 8080).await;
@@ -869,7 +842,7 @@ async fn many_registrations_of_one_name_keep_the_listing_linear() {
 
 #[tokio::test]
 async fn field_limits_follow_their_flags() {
-    let d = TestDaemon::start(&[
+    let d = InProcess::start(&[
         "--no-reachability-check",
         "--max-gpu-devices",
         "1",
@@ -879,7 +852,8 @@ async fn field_limits_follow_their_flags() {
         "1",
         "--max-models",
         "1",
-    ]);
+    ])
+    .await;
     let mut body = registration("twelve-chars", "127.0.0.1", 8080);
     body["runtime_version"] = json!("b4000");
     body["gpu_devices"] = json!([{"model": "RTX 4090", "count": 2}]);

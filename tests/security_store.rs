@@ -17,7 +17,7 @@ fn epoch(v: &Value) -> bool {
 
 #[tokio::test]
 async fn api_key_lifetimes_outside_one_second_to_ten_years_are_refused_naming_the_field() {
-    let mut d = TestDaemon::start(&[]);
+    let mut d = InProcess::start(&[]).await;
     for bad in [
         json!(300_000_000_000u64),
         json!(315_360_001),
@@ -54,7 +54,7 @@ async fn api_key_lifetimes_outside_one_second_to_ten_years_are_refused_naming_th
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let key = r.body["key"].as_str().unwrap().to_string();
-    d.restart();
+    d.restart().await;
     assert_eq!(d.get("/v0/nodes", Some(&key)).await.status, 200);
 }
 

@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -160,52 +159,6 @@ fn logged_fingerprint(d: &TestDaemon) -> String {
         .to_string()
 }
 
-/// A running `llmlb-node` whose stderr is collected.
-struct Agent {
-    child: Child,
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl Agent {
-    fn start(cmd: &mut Command) -> Agent {
-        let mut child = cmd.spawn().expect("spawn llmlb-node");
-        let stderr = child.stderr.take().unwrap();
-        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Agent { child, logs }
-    }
-
-    fn logs(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    /// Waits for the agent to exit on its own; its exit code.
-    fn exit_code(&mut self, within: Duration) -> Option<i32> {
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                // Let the reader thread take the last lines.
-                std::thread::sleep(Duration::from_millis(100));
-                return s.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("llmlb-node did not exit:\n{}", self.logs());
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `llmlbctl` against `url` with the daemon's admin token, and nothing of
 /// this machine's configuration.
 fn ctl(d: &TestDaemon, url: &str) -> Command {
@@ -261,8 +214,9 @@ async fn the_agent_registers_and_heartbeats_over_https_with_a_pinned_self_signed
     let runtime = stub_runtime("127.0.0.1:0").await;
     let state = tempfile::tempdir().unwrap();
     let lb = format!("https://{}", d.addr);
-    let agent = Agent::start(
+    let agent = TestAgent::start(
         agent_cmd_named(&lb, runtime, state.path(), "tls-box").args(["--lb-fingerprint", &fp]),
+        state.path(),
     );
     let registered = eventually(Duration::from_secs(15), || async {
         d.admin_get("/v0/nodes")
@@ -307,8 +261,9 @@ async fn a_wrong_pin_is_refused_before_any_token_is_sent() {
     let runtime = stub_runtime("127.0.0.1:0").await;
     let state = tempfile::tempdir().unwrap();
     let lb = format!("https://{}", d.addr);
-    let mut agent = Agent::start(
+    let mut agent = TestAgent::start(
         agent_cmd_named(&lb, runtime, state.path(), "pinned").args(["--lb-fingerprint", &wrong]),
+        state.path(),
     );
     assert_eq!(agent.exit_code(Duration::from_secs(15)), Some(1));
     let logs = agent.logs();

@@ -103,9 +103,10 @@ async function step(name, fn) {
   currentStep = name;
   allowed = [];
   const before = problems.length;
+  const started = Date.now();
   await fn();
   check(problems.length === before, problems.slice(before).join("\n"));
-  console.log(`ok - ${name}`);
+  console.log(`ok - ${name} (${Date.now() - started} ms)`);
 }
 
 // Polls `fn` until it returns a truthy value; fails with `message` after `ms`.

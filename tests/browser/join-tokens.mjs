@@ -92,9 +92,10 @@ async function step(name, fn) {
   currentStep = name;
   allowed = [];
   const before = problems.length;
+  const started = Date.now();
   await fn();
   check(problems.length === before, problems.slice(before).join("\n"));
-  console.log(`ok - ${name}`);
+  console.log(`ok - ${name} (${Date.now() - started} ms)`);
 }
 
 const until = (message, fn, ms = WAIT_MS) => waitUntil(message, fn, ms);

@@ -1,32 +1,68 @@
-//! Test seams: the real `llmlbd` binary on `127.0.0.1:0` with a temporary
-//! data dir, a stub OpenAI runtime for the reachability probe, and small HTTP
-//! helpers. Each test file uses what it needs.
+//! Test seams: a daemon on `127.0.0.1:0` with a temporary data dir, either
+//! in this process (`InProcess`: `llmlb::daemon::prepare` + `spawn`, the
+//! default for API tests) or as the real `llmlbd` binary (`TestDaemon`: for
+//! signals, sd_notify, the data-dir lock, logs, the CLI and the agent). Both
+//! dereference to `Api`, the HTTP helpers (admin session, register, approve,
+//! heartbeat, ...), so a test reads the same either way. `stub.rs` is the one
+//! stub OpenAI runtime, `spawn.rs` the one way to start `llmlbd` and read
+//! its listening line.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+pub mod agent;
+pub mod inprocess;
+pub mod spawn;
+pub mod stub;
+
+#[allow(unused_imports)]
+pub use agent::TestAgent;
+#[allow(unused_imports)]
+pub use inprocess::InProcess;
+#[allow(unused_imports)]
+pub use stub::{Stub, STUB_MODEL};
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use llmlb::client::Client;
+use llmlb::secret::Secret;
+use llmlb::tls::{Fingerprint, Trust};
 use serde_json::{json, Value};
 
-/// A running `llmlbd` process.
-pub struct TestDaemon {
+/// How long a daemon binary may take to print its listening line.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A daemon's address and data dir, and the HTTP helpers every test uses.
+pub struct Api {
     pub addr: SocketAddr,
     pub dir: Arc<tempfile::TempDir>,
-    child: Option<Child>,
-    logs: Arc<Mutex<Vec<String>>>,
-    extra_args: Vec<String>,
     /// `http`, or `https` when the daemon serves TLS.
     pub scheme: &'static str,
     pub http: reqwest::Client,
+    /// The certificate an `https` daemon serves, which `client` pins.
+    cert: Option<PathBuf>,
+}
+
+/// A running `llmlbd` process.
+pub struct TestDaemon {
+    api: Api,
+    child: Option<Child>,
+    log: spawn::Log,
+    extra_args: Vec<String>,
 }
 
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+}
+
+impl std::ops::Deref for TestDaemon {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl TestDaemon {
@@ -51,52 +87,14 @@ impl TestDaemon {
             .env_remove("LLMLB_ADMIN_PASSWORD")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn llmlbd");
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                for scheme in ["http", "https"] {
-                    let marker = format!("listening on {scheme}://");
-                    if let Some(i) = line.find(&marker) {
-                        let addr = line[i + marker.len()..]
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_string();
-                        let _ = tx.send((scheme, addr));
-                    }
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let (scheme, addr) = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok((scheme, a)) => (scheme, a.parse().expect("listening address")),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                return Err(logs.lock().unwrap().join("\n"));
-            }
-        };
+            .stdout(Stdio::null());
+        let spawned = spawn::spawn_llmlbd(&mut cmd, START_TIMEOUT, usize::MAX)?;
+        let scheme = spawned.listening.scheme;
         Ok(TestDaemon {
-            addr,
-            dir,
-            child: Some(child),
-            logs,
+            api: Api::new(spawned.listening.addr, dir, scheme, extra),
+            child: Some(spawned.child),
+            log: spawned.log,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
-            scheme,
-            // The helpers check the API, not the certificate: tests/tls.rs
-            // checks trust with clients of its own.
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .danger_accept_invalid_certs(scheme == "https")
-                .build()
-                .unwrap(),
         })
     }
 
@@ -105,30 +103,8 @@ impl TestDaemon {
         self.child.as_ref().expect("the daemon is running").id()
     }
 
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}://{}{}", self.scheme, self.addr, path)
-    }
-
-    pub fn admin_token(&self) -> String {
-        std::fs::read_to_string(self.data_dir().join("admin.token"))
-            .expect("admin.token")
-            .trim()
-            .to_string()
-    }
-
-    pub fn admin_password(&self) -> String {
-        std::fs::read_to_string(self.data_dir().join("admin.password"))
-            .expect("admin.password")
-            .trim()
-            .to_string()
-    }
-
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
+        self.log.text()
     }
 
     /// Sends SIGTERM and waits for the exit; returns the exit code.
@@ -175,9 +151,93 @@ impl TestDaemon {
         self.stop();
         let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
         let next = Self::start_in(self.dir.clone(), listen, &extra).expect("restart");
-        let old_logs = std::mem::take(&mut *self.logs.lock().unwrap());
-        next.logs.lock().unwrap().splice(0..0, old_logs);
+        next.log.prepend(&self.log);
         *self = next;
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Api {
+    /// The helpers of the daemon at `addr` on `dir`, started with `extra`.
+    pub fn new(
+        addr: SocketAddr,
+        dir: Arc<tempfile::TempDir>,
+        scheme: &'static str,
+        extra: &[&str],
+    ) -> Api {
+        let cert =
+            (scheme == "https").then(|| match extra.iter().position(|a| *a == "--tls-cert") {
+                Some(i) => PathBuf::from(extra[i + 1]),
+                None => dir.path().join(llmlb::daemon::tls::SELF_SIGNED_CERT),
+            });
+        Api {
+            cert,
+            addr,
+            dir,
+            scheme,
+            // The helpers check the API, not the certificate: tests/tls.rs
+            // checks trust with clients of its own.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .danger_accept_invalid_certs(scheme == "https")
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}://{}{}", self.scheme, self.addr, path)
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("admin.token"))
+            .expect("admin.token")
+            .trim()
+            .to_string()
+    }
+
+    pub fn admin_password(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("admin.password"))
+            .expect("admin.password")
+            .trim()
+            .to_string()
+    }
+
+    /// The typed client of `llmlbctl` and `llmlb-node`, with `token`; it
+    /// pins the certificate of an `https` daemon.
+    pub fn client(&self, token: Option<&str>) -> Client {
+        let trust = match &self.cert {
+            None => Trust::SystemRoots,
+            Some(cert) => {
+                use rustls_pki_types::pem::PemObject;
+                let der = rustls_pki_types::CertificateDer::from_pem_file(cert)
+                    .expect("the daemon's certificate");
+                Trust::Pinned {
+                    fingerprint: Fingerprint::parse(&llmlb::tls::fingerprint(&der)).unwrap(),
+                    flag: "--pin",
+                }
+            }
+        };
+        let token = token.map(|t| Secret::new(t.to_string()));
+        Client::with_trust(&self.url(""), token, Duration::from_secs(30), &trust)
+            .expect("a client for the daemon")
+    }
+
+    /// The typed client with the admin API key.
+    pub fn admin(&self) -> Client {
+        self.client(Some(&self.admin_token()))
     }
 
     pub async fn send(
@@ -224,20 +284,28 @@ impl TestDaemon {
         .await
     }
 
-    /// A session token of `admin`.
+    /// A session token of `admin`, through the typed client.
     pub async fn admin_session(&self) -> String {
-        let r = self.login("admin", &self.admin_password()).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body["token"].as_str().unwrap().to_string()
+        let r = self
+            .client(None)
+            .login("admin", &self.admin_password())
+            .await
+            .expect("admin logs in");
+        r.token
     }
 
-    /// Creates an API key with the admin token; returns its secret.
+    /// Creates an API key with the admin token (through the typed client);
+    /// returns its secret.
     pub async fn api_key(&self, name: &str, role: &str) -> String {
-        let r = self
-            .admin_post("/v0/api-keys", json!({"name": name, "role": role}))
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        r.body["key"].as_str().unwrap().to_string()
+        let req = serde_json::from_value(json!({"name": name, "role": role})).unwrap();
+        let r = self.admin().create_api_key(&req).await.expect("API key");
+        r.decode().unwrap().key
+    }
+
+    /// `POST /v0/nodes/{id}/approve` through the typed client; the node.
+    pub async fn approve(&self, id: &str) -> Value {
+        let r = self.admin().approve(id).await.expect("approve");
+        serde_json::from_slice(&r.raw).unwrap()
     }
 
     /// Sends a heartbeat with the given token.
@@ -259,27 +327,49 @@ impl TestDaemon {
         into_reply(req.send().await.expect("request reaches the daemon")).await
     }
 
-    /// Registers a machine (with the probe off or pointed at `stub_port`).
+    /// Registers a machine (with the probe off or pointed at
+    /// `runtime_port`) through the typed client.
     pub async fn register(&self, machine: &str, ip: &str, runtime_port: u16) -> Registered {
+        let req = serde_json::from_value(registration(machine, ip, runtime_port)).unwrap();
         let r = self
-            .post("/v0/nodes", None, registration(machine, ip, runtime_port))
-            .await;
-        assert!(
-            r.status == 201 || r.status == 200,
-            "registration failed: {} {}",
-            r.status,
-            r.body
-        );
+            .client(None)
+            .register(&req, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("registration failed: {e}"));
         Registered {
-            id: r.body["node_id"].as_str().unwrap().to_string(),
-            token: r.body["runtime_token"].as_str().unwrap().to_string(),
+            id: r.node_id,
+            token: r.runtime_token,
         }
     }
 
-    pub async fn node(&self, id: &str) -> Value {
-        let r = self.admin_get(&format!("/v0/nodes/{id}")).await;
+    /// The node helper: registers `stub` as a node (its name, its port as
+    /// `node_api_port`), approves it when `approve`, and sends a heartbeat
+    /// with the stub's models ready, so an approved one is `online`.
+    pub async fn node_for(&self, stub: &Stub, approve: bool) -> Registered {
+        let n = self.register(&stub.name, "127.0.0.1", stub.port()).await;
+        if approve {
+            self.approve(&n.id).await;
+        }
+        let k = stub.models.len() as u32;
+        let r = self
+            .heartbeat(
+                &n.token,
+                json!({"node_id": n.id, "cpu_usage": 1.0, "memory_usage": 1.0,
+                       "loaded_models": stub.models, "ready_models": [k, k]}),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        r.body
+        n
+    }
+
+    /// `GET /v0/nodes/{id}` through the typed client, as JSON.
+    pub async fn node(&self, id: &str) -> Value {
+        let r = self
+            .admin()
+            .get_node(id)
+            .await
+            .unwrap_or_else(|e| panic!("node {id}: {e}"));
+        serde_json::from_slice(&r.raw).unwrap()
     }
 
     pub async fn status_of(&self, id: &str) -> String {
@@ -288,15 +378,6 @@ impl TestDaemon {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir().join("llmlb.db")
-    }
-}
-
-impl Drop for TestDaemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 
@@ -369,24 +450,11 @@ pub fn heartbeat_body(node_id: &str) -> Value {
     })
 }
 
-/// A stub OpenAI-compatible runtime answering `GET /v1/models`, on
-/// `127.0.0.1:0` (or `[::1]:0`). Dropped with the test's runtime.
+/// A stub runtime (`stub.rs`) on `bind` (`127.0.0.1:0` or `[::1]:0`),
+/// serving `llama-3-8b`, for the registration probe; it lives as long as the
+/// test's runtime.
 pub async fn stub_runtime(bind: &str) -> SocketAddr {
-    use axum::routing::get;
-    let app = axum::Router::new().route(
-        "/v1/models",
-        get(|| async {
-            axum::Json(json!({"object": "list", "data": [{"id": "llama-3-8b", "object": "model"}]}))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .expect("bind stub");
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
+    Stub::named("stub").bind(bind).start().await.addr
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
