@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -88,6 +89,7 @@ pub fn prepare(args: &DaemonArgs) -> anyhow::Result<AppState> {
             timeout: args.upstream_timeout,
             connect_timeout: args.upstream_connect_timeout,
             require_api_key: args.require_api_key,
+            entry: args.proxy_entry,
         }),
         metrics: metrics::Metrics::default(),
         register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
