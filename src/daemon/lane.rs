@@ -98,10 +98,10 @@ pub async fn serve<S: ClientIo>(mut client: S, ctx: Arc<Ctx>, mut shutdown: watc
                     Next::KeepGoing | Next::Close => return,
                 }
             }
-            Class::Router { body_len } => {
+            Class::Router { body } => {
                 let request = Handover {
                     head_len: len,
-                    body_len,
+                    body,
                     head_read,
                 };
                 match router_one(client, buf, request, &ctx).await {
@@ -216,11 +216,12 @@ fn may_end_head(buf: &[u8], from: usize) -> bool {
 enum Class {
     /// An inference request: dispatched here.
     Proxy(LaneRequest),
-    /// Any other request with a body of known length (none counts as 0):
-    /// served by the router, then the connection comes back.
-    Router { body_len: u64 },
-    /// Framed in a way the lane does not read: hyper for the rest of the
-    /// connection.
+    /// Any other request whose end the lane can find (a body of known
+    /// length, none, or chunked): served by the router, then the connection
+    /// comes back.
+    Router { body: Framing },
+    /// Framed in a way the lane does not follow (an upgrade, HTTP/1.0,
+    /// connection options): hyper for the rest of the connection.
     FullStack,
     /// Framed in a way no server may guess at: answer this and close.
     Refuse(ApiError),
@@ -236,6 +237,8 @@ struct LaneRequest {
     forwarded: Vec<u8>,
     /// The client asked to close the connection after this answer.
     close: bool,
+    /// The client waits for `100 Continue` before it sends the body.
+    expect_continue: bool,
 }
 
 /// Sorts a complete request head at the start of `head`.
@@ -254,8 +257,9 @@ fn classify(head: &[u8], state: &AppState) -> Class {
     let require_key = state.proxy.config().require_api_key;
     let mut length = None;
     let mut chunked = false;
-    // Expect, Upgrade, or connection options the lane does not handle.
+    // Upgrade, or connection options the lane does not handle.
     let mut unframed = req.version != Some(1);
+    let mut expect = None;
     let mut close = false;
     let mut authorization = None;
     let mut forwarded = Vec::with_capacity(if path.is_some() { head.len() } else { 0 });
@@ -282,7 +286,9 @@ fn classify(head: &[u8], state: &AppState) -> Class {
             length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = true;
-        } else if name.eq_ignore_ascii_case("expect") || name.eq_ignore_ascii_case("upgrade") {
+        } else if name.eq_ignore_ascii_case("expect") {
+            expect = Some(h.value);
+        } else if name.eq_ignore_ascii_case("upgrade") {
             unframed = true;
         } else if name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
@@ -301,24 +307,37 @@ fn classify(head: &[u8], state: &AppState) -> Class {
             "a request may not carry both Content-Length and Transfer-Encoding",
         ));
     }
-    if chunked || unframed {
+    if unframed {
         return Class::FullStack;
     }
     let body_len = length.unwrap_or(0);
-    let Some(path) = path else {
-        return Class::Router { body_len };
+    let body = if chunked {
+        Framing::Chunked
+    } else {
+        Framing::Length(body_len)
     };
-    // Too large a body, or a key missing or not for inference: the router
+    let expect_continue =
+        expect.is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
+    let Some(path) = path else {
+        return Class::Router { body };
+    };
+    // A chunked upload, an expectation other than 100-continue, too large a
+    // body, or a key missing or not for inference: the router reads or
     // answers these as the API does everywhere.
     let fits = usize::try_from(body_len).is_ok_and(|n| n <= PROXY_BODY_LIMIT);
-    if !fits || (require_key && !inference_key(state, authorization)) {
-        return Class::Router { body_len };
+    if chunked
+        || (expect.is_some() && !expect_continue)
+        || !fits
+        || (require_key && !inference_key(state, authorization))
+    {
+        return Class::Router { body };
     }
     Class::Proxy(LaneRequest {
         body_len: body_len as usize,
         path,
         forwarded,
         close,
+        expect_continue,
     })
 }
 
@@ -355,6 +374,14 @@ async fn proxy_one<S: ClientIo>(
 ) -> Next {
     let total = head_len + req.body_len;
     if buf.len() < total {
+        if req.expect_continue
+            && client
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .is_err()
+        {
+            return Next::Close;
+        }
         let deadline = body_deadline(head_read);
         buf.reserve(total - buf.len());
         while buf.len() < total {
@@ -518,7 +545,8 @@ async fn relay<S: ClientIo>(
 /// What the router needs of the request a [`Handoff`] delivers.
 struct Handover {
     head_len: usize,
-    body_len: u64,
+    /// How the request body is framed.
+    body: Framing,
     head_read: Instant,
 }
 
@@ -531,15 +559,19 @@ async fn router_one<S: ClientIo>(
     request: Handover,
     ctx: &Ctx,
 ) -> Option<(S, BytesMut)> {
-    let total = request.head_len as u64 + request.body_len;
-    let have = (buf.len() as u64).min(total) as usize;
-    let delivered = buf.split_to(have).freeze();
+    // What was read of the request goes to hyper, the rest stays.
+    let mut body = BodyScan::new(request.body);
+    let head = buf.split_to(request.head_len);
+    let (take, body_read) = body.scan(&buf, |_| {}).unwrap_or((buf.len(), false));
+    let mut delivered = head;
+    delivered.unsplit(buf.split_to(take));
     let answered = Arc::new(AtomicBool::new(false));
     let peer = client.peer_addr();
     let io = Handoff {
         client,
-        request: delivered,
-        left: total - have as u64,
+        request: delivered.freeze(),
+        body,
+        body_read,
         ahead: buf,
         answered: answered.clone(),
         unflushed: false,
@@ -686,8 +718,10 @@ struct Handoff<S> {
     client: S,
     /// What the lane read of the request, not yet given to hyper.
     request: Bytes,
-    /// Bytes of the request body still to come from the client.
-    left: u64,
+    /// Where the request body ends.
+    body: BodyScan,
+    /// The whole request body is in `request` or was given to hyper.
+    body_read: bool,
     /// What the client sent after the request.
     ahead: BytesMut,
     /// Set when hyper is done with the answer body.
@@ -711,13 +745,18 @@ impl<S: ClientIo> AsyncRead for Handoff<S> {
             this.request.advance(n);
             return Poll::Ready(Ok(()));
         }
-        if this.left > 0 {
+        if !this.body_read {
             let mut chunk = [0u8; 16 * 1024];
-            let want = (this.left.min(chunk.len() as u64) as usize).min(out.remaining());
+            let want = chunk.len().min(out.remaining());
             let mut part = ReadBuf::new(&mut chunk[..want]);
             std::task::ready!(Pin::new(&mut this.client).poll_read(cx, &mut part))?;
-            this.left -= part.filled().len() as u64;
-            out.put_slice(part.filled());
+            let read = part.filled();
+            // A body whose framing is broken goes to hyper as it is (hyper
+            // answers it), and the connection is not taken back.
+            let (take, end) = this.body.scan(read, |_| {}).unwrap_or((read.len(), false));
+            this.body_read = end;
+            out.put_slice(&read[..take]);
+            this.ahead.extend_from_slice(&read[take..]);
             return Poll::Ready(Ok(()));
         }
         if this.answered.load(Ordering::Acquire) && !this.unflushed {
