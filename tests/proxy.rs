@@ -50,6 +50,7 @@ through_both_entries!(
     without_the_flag_the_clients_authorization_reaches_the_runtime,
     connection_close_is_answered_then_closed,
     one_connection_serves_every_kind_of_request_in_turn,
+    a_body_that_stalls_gets_the_same_deadline_and_answer,
 );
 
 /// A daemon whose connections start at `entry`.
@@ -653,4 +654,29 @@ async fn one_connection_serves_every_kind_of_request_in_turn(entry: &str) {
         assert!(body.contains("\"node\":\"mixed\""), "{body}");
     }
     assert_eq!(s.hits(), 2 + requests.len());
+}
+
+async fn a_body_that_stalls_gets_the_same_deadline_and_answer(entry: &str) {
+    use tokio::io::AsyncWriteExt;
+    let d = daemon(entry, &["--body-timeout", "1s"]);
+    let s = start_stub("patient", &["m"]).await;
+    add_node(&d, &s, true).await;
+    for path in ["/v1/chat/completions", "/v0/nodes"] {
+        let mut c = tokio::net::TcpStream::connect(d.addr).await.unwrap();
+        // Half the announced body, then nothing.
+        c.write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: lb\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{{\"model\":\"m\","
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut buf = Vec::new();
+        let (head, body) = read_answer(&mut c, &mut buf).await;
+        assert!(head.starts_with("HTTP/1.1 408"), "{path}: {head}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["code"], "body_timeout", "{path}");
+    }
+    assert_eq!(s.hits(), 0);
 }
