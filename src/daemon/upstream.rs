@@ -364,7 +364,8 @@ pub(super) fn parse_answer(buf: &mut BytesMut) -> Result<Option<Answer>, String>
 }
 
 /// Request headers not passed on to a node (any case): those that belong to
-/// one connection, and the host and length the proxy sets itself.
+/// one connection, the host and length the proxy sets itself, and an
+/// expectation the proxy has met (the whole body goes at once).
 pub(super) fn is_hop_by_hop(name: &str) -> bool {
     is_connection_header(name)
         || [
@@ -373,6 +374,7 @@ pub(super) fn is_hop_by_hop(name: &str) -> bool {
             "transfer-encoding",
             "host",
             "content-length",
+            "expect",
         ]
         .iter()
         .any(|h| name.eq_ignore_ascii_case(h))
