@@ -317,7 +317,7 @@ async fn one_connection_can_mix_inference_and_the_admin_api() {
     let chat = post("/v1/chat/completions", r#"{"model":"m"}"#, "");
     c.write_all(chat.as_bytes()).await.unwrap();
     assert_eq!(read_response(&mut c, &mut buf).await.status, 200);
-    // The full stack takes over this connection from here on.
+    // The router serves this one; the connection comes back to the lane.
     c.write_all(b"GET /v0/status HTTP/1.1\r\nHost: lb\r\n\r\n")
         .await
         .unwrap();
@@ -329,6 +329,76 @@ async fn one_connection_can_mix_inference_and_the_admin_api() {
     assert_eq!(r.status, 200);
     assert_eq!(echoed(&r)["model"], "m");
     assert_eq!(node.chats().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lane_takes_the_connection_back_after_each_request_it_hands_over() {
+    let d = TestDaemon::start(&[]);
+    // hyper writes header names in lower case; the lane passes the node's
+    // head as it is, so the mixed case shows who relayed the answer.
+    let node = RawNode::start(Arc::new(|_: &str| {
+        reply(
+            b"HTTP/1.1 200 OK\r\nX-Relayed-As: Sent\r\nContent-Length: 2\r\n\r\n{}",
+            false,
+        )
+    }))
+    .await;
+    add(&d, "cased", node.addr).await;
+    let mut c = TcpStream::connect(d.addr).await.unwrap();
+    let mut buf = Vec::new();
+    let body = r#"{"model":"m"}"#;
+    let handed_over = [
+        "GET /v1/models HTTP/1.1\r\nHost: lb\r\n\r\n".to_string(),
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: lb\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+            body.len()
+        ),
+        "GET /v0/status HTTP/1.1\r\nHost: lb\r\n\r\n".to_string(),
+        post("/v1/chat/completions", "{not json", ""),
+        // Admin bodies pipelined with the next request.
+        format!(
+            "{}{}",
+            post("/v0/auth/login", r#"{"username":"x","password":"y"}"#, ""),
+            post("/v1/chat/completions", body, "")
+        ),
+    ];
+    for request in &handed_over {
+        c.write_all(request.as_bytes()).await.unwrap();
+        let r = read_response(&mut c, &mut buf).await;
+        assert!(r.status < 500, "{request}: {r:?}");
+        if request.ends_with(body) {
+            // The pipelined chat, answered in order.
+            let r = read_response(&mut c, &mut buf).await;
+            assert!(r.head.contains("X-Relayed-As: Sent"), "{r:?}");
+        }
+        c.write_all(post("/v1/chat/completions", body, "").as_bytes())
+            .await
+            .unwrap();
+        let r = read_response(&mut c, &mut buf).await;
+        assert_eq!(r.status, 200, "after {request}: {r:?}");
+        assert!(
+            r.head.contains("X-Relayed-As: Sent"),
+            "the lane relayed it after {request}: {}",
+            r.head
+        );
+    }
+    // Expect: 100-continue stays in the lane: it says Continue itself.
+    let wire = post("/v1/chat/completions", body, "Expect: 100-continue\r\n");
+    let (head, rest) = wire.split_at(wire.find("\r\n\r\n").unwrap() + 4);
+    c.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    while find(&got, b"\r\n\r\n").is_none() {
+        read_more(&mut c, &mut got).await.expect("100 Continue");
+    }
+    assert!(got.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"), "{got:?}");
+    c.write_all(rest.as_bytes()).await.unwrap();
+    let r = read_response(&mut c, &mut buf).await;
+    assert!(r.head.contains("X-Relayed-As: Sent"), "{r:?}");
+    let chats = node.chats();
+    assert_eq!(chats.len(), handed_over.len() + 3);
+    // The expectation was met here; the node gets the body at once.
+    let last = chats.last().unwrap().to_ascii_lowercase();
+    assert!(!last.contains("expect:"), "{last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

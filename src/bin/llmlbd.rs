@@ -1,5 +1,3 @@
-use clap::Parser;
-
 use llmlb::daemon::{self, config::DaemonArgs};
 
 #[tokio::main]
@@ -12,7 +10,7 @@ async fn main() -> std::process::ExitCode {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
-    let args = DaemonArgs::parse();
+    let args = DaemonArgs::parse_command_line();
     llmlb::logging::init(args.log_format);
     match daemon::run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -65,6 +65,14 @@ pub struct DaemonArgs {
     #[arg(long, env = "LLMLB_REQUIRE_API_KEY")]
     pub require_api_key: bool,
 
+    /// Which code reads requests first: the fast lane (the default) or
+    /// hyper alone. Not a documented flag: `--proxy-entry` exists so that
+    /// tests can run every proxy test through both entries, and is only
+    /// known to [`DaemonArgs::parse_command_line`], so it stays out of
+    /// `--help`, completions and man pages.
+    #[arg(skip)]
+    pub proxy_entry: super::proxy::ProxyEntry,
+
     /// How long to wait for a node to start answering a proxied request.
     #[arg(long, env = "LLMLB_UPSTREAM_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
@@ -177,6 +185,29 @@ pub struct DaemonArgs {
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+impl DaemonArgs {
+    /// Parses the command line: the flags above, and the hidden
+    /// `--proxy-entry lane|hyper`.
+    pub fn parse_command_line() -> DaemonArgs {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command()
+            .arg(
+                clap::Arg::new("proxy_entry")
+                    .long("proxy-entry")
+                    .hide(true)
+                    .value_parser(
+                        clap::builder::EnumValueParser::<super::proxy::ProxyEntry>::new(),
+                    ),
+            )
+            .get_matches();
+        let mut args = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let Some(entry) = matches.get_one::<super::proxy::ProxyEntry>("proxy_entry") {
+            args.proxy_entry = *entry;
+        }
+        args
+    }
 }
 
 /// How `--tls` gets its certificate.

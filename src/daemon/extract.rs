@@ -15,8 +15,9 @@ use crate::api::NODE_TOKEN_HEADER;
 use crate::secret::TokenHash;
 
 /// How long a client may take to send a whole request body, whatever its
-/// size and whichever way the request arrived (the proxy's fast lane too):
-/// `--body-timeout`, set once at start-up.
+/// size and whichever way the request arrived: `--body-timeout`, set once
+/// at start-up. The one rule: the body must have arrived within this time
+/// from the moment the request's head was read ([`body_deadline`]).
 static BODY_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
 
 pub fn set_body_timeout(timeout: std::time::Duration) {
@@ -26,8 +27,29 @@ pub fn set_body_timeout(timeout: std::time::Duration) {
     BODY_TIMEOUT_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
-pub(crate) fn body_timeout() -> std::time::Duration {
+fn body_timeout() -> std::time::Duration {
     std::time::Duration::from_millis(BODY_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// When a request's head was read, as a request extension: set by the
+/// connection code (the lane, or as hyper hands over a request), so a
+/// body read later has the same deadline as one read in the lane.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadRead(pub std::time::Instant);
+
+/// By when the body of a request whose head was read at `head_read` must
+/// have arrived.
+pub(crate) fn body_deadline(head_read: std::time::Instant) -> tokio::time::Instant {
+    tokio::time::Instant::from_std(head_read) + body_timeout()
+}
+
+/// The answer to a body that did not arrive by its deadline.
+pub(crate) fn body_timed_out() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        "the request body did not arrive in time",
+    )
 }
 
 /// A JSON body. Malformed JSON → 400 `invalid_json`, wrong shape → 400
@@ -52,29 +74,31 @@ fn too_large(limit: usize) -> ApiError {
 /// limit is refused before any of the body is read.
 async fn body_bytes(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let (parts, body) = req.into_parts();
-    read_body(&parts.headers, body, limit).await
+    read_body(&parts, body, limit).await
 }
 
 /// Reads a body of at most `limit` bytes, refusing early when the headers
 /// announce more.
 pub(crate) async fn read_body(
-    headers: &HeaderMap,
+    parts: &Parts,
     body: axum::body::Body,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let announced = headers
+    let announced = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    match tokio::time::timeout(body_timeout(), axum::body::to_bytes(body, limit)).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            "the request body did not arrive in time",
-        )),
+    let head_read = parts
+        .extensions
+        .get::<HeadRead>()
+        .map_or_else(std::time::Instant::now, |h| h.0);
+    let deadline = body_deadline(head_read);
+    match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(body_timed_out()),
         Ok(Err(e)) => {
             let is_limit = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -105,6 +106,7 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
             timeout: args.upstream_timeout,
             connect_timeout: args.upstream_connect_timeout,
             require_api_key: args.require_api_key,
+            entry: args.proxy_entry,
         }),
         metrics: metrics::Metrics::default(),
         register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),

@@ -1,10 +1,11 @@
-//! The OpenAI-compatible endpoint: `/v1/models` and the POST routes, each
-//! request sent to an approved, online, undrained node that has the model,
-//! the one with the fewest requests in flight through this daemon.
+//! The OpenAI-compatible endpoint: the routing table of nodes by model,
+//! node selection, `/v1/models`, `/metrics`, and hyper's entry into the one
+//! dispatch path ([`super::dispatch`]) for the requests the fast lane does
+//! not frame itself.
 //!
-//! Answers stream through as they arrive. The in-flight count of a node is a
-//! guard owned by the answer's body, so every path (finished, cancelled by
-//! the client, failed upstream) gives it back.
+//! Answers stream through as they arrive. The in-flight count of a node is
+//! a guard owned by the answer, so every path (finished, cancelled by the
+//! client, failed upstream) gives it back.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -15,27 +16,26 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::uri::{Authority, PathAndQuery, Scheme};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::uri::Authority;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::{Buf, BytesMut};
 use http_body::Frame;
-use http_body_util::Full;
 use parking_lot::{Mutex, RwLock};
 use serde::Deserialize;
 
+use super::dispatch::{self, Answered, Done, Outcome, ProxyRequest};
 use super::error::ApiError;
-use super::extract::read_body;
+use super::extract::{read_body, HeadRead};
 use super::registry::{Registry, RouteEntry};
 use super::router::AppState;
-use super::upstream::{Conn, SendError};
+use super::upstream::{self, BodyScan, Framing, NoWatch, RawConn};
 use crate::api::auth::Role;
 
 /// Largest request body on `/v1` (prompts with images are large).
 pub const PROXY_BODY_LIMIT: usize = 32 * 1024 * 1024;
-/// How many nodes one request may try when connections fail.
-pub(super) const MAX_TRIES: usize = 3;
 /// How long a node whose connection failed is left out of rotation.
 const COOLDOWN: Duration = Duration::from_secs(5);
 
@@ -45,6 +45,18 @@ pub struct ProxyConfig {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub require_api_key: bool,
+    /// Which entry takes a connection first (a hidden flag for tests).
+    pub entry: ProxyEntry,
+}
+
+/// Which entry reads a connection's requests: the fast lane, which hands
+/// what it does not frame to hyper, or hyper alone. Both end in the same
+/// dispatch; the switch lets tests run everything both ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyEntry {
+    #[default]
+    Lane,
+    Hyper,
 }
 
 /// One node as a target, kept across table rebuilds so its counters last.
@@ -64,6 +76,14 @@ impl Upstream {
         self.in_flight.load(Ordering::Acquire)
     }
 
+    pub(super) fn start_request(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(super) fn end_request(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
     pub(super) fn record_latency(&self, took: Duration) {
         let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
         let old = self.latency_us.load(Ordering::Relaxed);
@@ -73,22 +93,6 @@ impl Upstream {
             (old * 7 + sample) / 8
         };
         self.latency_us.store(new, Ordering::Relaxed);
-    }
-}
-
-/// Counts a request in flight on a node until dropped.
-pub(super) struct InFlight(Arc<Upstream>);
-
-impl InFlight {
-    pub(super) fn new(up: Arc<Upstream>) -> InFlight {
-        up.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(up)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -309,317 +313,185 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Request headers not passed on to a node (any case): those that belong to
-/// one connection, and the host and length the proxy sets itself.
-pub(super) fn is_hop_by_hop(name: &str) -> bool {
-    is_connection_header(name)
-        || [
-            "proxy-authenticate",
-            "proxy-authorization",
-            "transfer-encoding",
-            "host",
-            "content-length",
-        ]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
-}
-
-/// Headers of one connection, never passed on in either direction (any
-/// case).
-pub(super) fn is_connection_header(name: &str) -> bool {
-    [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "upgrade",
-        "te",
-        "trailer",
-    ]
-    .iter()
-    .any(|h| name.eq_ignore_ascii_case(h))
-}
-
+/// hyper's entry into the dispatch: a `/v1` POST the lane did not frame
+/// (a chunked upload, `Expect`, or every request under `--proxy-entry
+/// hyper`). The body is read whole, under the same deadline and limit as in
+/// the lane, then sent the same way.
 async fn forward(State(state): State<AppState>, req: Request) -> Response {
-    let started = Instant::now();
+    let started = req
+        .extensions()
+        .get::<HeadRead>()
+        .map_or_else(Instant::now, |h| h.0);
     if let Err(e) = check_key(&state, req.headers()) {
         return e.into_response();
     }
     let (parts, body) = req.into_parts();
-    let path_and_query = parts
+    let target = parts
         .uri
         .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let bytes = match read_body(&parts.headers, body, PROXY_BODY_LIMIT).await {
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let body = match read_body(&parts, body, PROXY_BODY_LIMIT).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let model = match serde_json::from_slice::<ModelField<'_>>(&bytes) {
-        Ok(ModelField { model: Some(m) }) if !m.is_empty() => m.into_owned(),
-        Ok(_) => {
-            return ApiError::bad_request(
-                "model_required",
-                "the request body must name a model in its \"model\" field",
-            )
-            .into_response()
-        }
-        Err(e) => {
-            return ApiError::bad_request(
-                "invalid_json",
-                format!("the request body is not valid JSON: {e}"),
-            )
-            .into_response()
-        }
+    let model = match dispatch::model_of(&body) {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
     };
-    let proxy = &state.proxy;
-    let table = proxy.table(&state.registry);
-    let Some(candidates) = table.by_model.get(&model) else {
-        state.metrics.request(&model, "", 503, started.elapsed());
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_node_for_model",
-            format!("no online node serves model {model}"),
-        )
-        .into_response();
-    };
-
-    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    let require_key = state.proxy.cfg.require_api_key;
+    let mut headers = Vec::with_capacity(512);
     for (name, value) in &parts.headers {
-        if is_hop_by_hop(name.as_str())
-            || (proxy.cfg.require_api_key && name == header::AUTHORIZATION)
+        if upstream::is_hop_by_hop(name.as_str()) || (require_key && name == header::AUTHORIZATION)
         {
             continue;
         }
-        headers.append(name.clone(), value.clone());
+        headers.extend_from_slice(name.as_str().as_bytes());
+        headers.extend_from_slice(b": ");
+        headers.extend_from_slice(value.as_bytes());
+        headers.extend_from_slice(b"\r\n");
     }
+    let req = ProxyRequest {
+        model,
+        target,
+        headers,
+        body,
+        started,
+    };
+    // hyper drops this future when the client goes away, which closes the
+    // node's connection and frees the in-flight slot.
+    match dispatch::dispatch(&state, &req, &mut NoWatch).await {
+        Outcome::Answered(answered) => answer_response(answered),
+        Outcome::Refused(e) => e.into_response(),
+        Outcome::ClientGone => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
 
-    let mut tried = Vec::with_capacity(MAX_TRIES);
-    let mut last_error = String::new();
-    while tried.len() < MAX_TRIES.min(candidates.len()) {
-        let Some(i) = proxy.pick(candidates, &tried) else {
-            break;
-        };
-        tried.push(i);
-        let up = candidates[i].clone();
-        let guard = InFlight::new(up.clone());
-        let mut uri = axum::http::uri::Parts::default();
-        uri.scheme = Some(Scheme::HTTP);
-        uri.authority = Some(up.authority.clone());
-        uri.path_and_query = Some(path_and_query.clone());
-        let mut out = hyper::Request::new(Full::new(bytes.clone()));
-        *out.method_mut() = Method::POST;
-        *out.uri_mut() = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
-        *out.headers_mut() = headers.clone();
-        let connect_timeout = proxy.cfg.connect_timeout;
-        let sent = tokio::time::timeout(proxy.cfg.timeout, async {
-            let mut conn = Conn::checkout(&up.authority, connect_timeout).await?;
-            let resp = conn.send(out, connect_timeout).await?;
-            Ok::<_, SendError>((conn, resp))
-        })
-        .await;
-        match sent {
-            Ok(Ok((conn, resp))) => {
-                up.record_latency(started.elapsed());
-                let status = resp.status();
-                let (mut rparts, incoming) = resp.into_parts();
-                rparts.headers.remove(header::TRANSFER_ENCODING);
-                let names: Vec<HeaderName> = rparts
-                    .headers
-                    .keys()
-                    .filter(|n| is_connection_header(n.as_str()))
-                    .cloned()
-                    .collect();
-                for name in names {
-                    rparts.headers.remove(name);
-                }
-                let body = Tracked {
-                    inner: incoming,
-                    conn: Some(conn),
-                    done: Some(Done::new(
-                        guard,
-                        state.clone(),
-                        model,
-                        status.as_u16(),
-                        started,
-                    )),
-                };
-                return Response::from_parts(rparts, Body::new(body));
-            }
-            Ok(Err(SendError::Http(e))) if e.is_parse() || e.is_parse_status() => {
-                // The node answered, but not in HTTP: it may have run the
-                // request, so it goes nowhere else.
-                drop(guard);
-                return bad_answer(&state, &model, &up, started, &e).into_response();
-            }
-            Ok(Err(e)) => {
-                // No usable answer byte arrived: try another node.
-                drop(guard);
-                last_error = failed(proxy, &up, &model, &e);
-            }
-            Err(_) => {
-                drop(guard);
-                return timed_out(&state, &model, &up, started).into_response();
-            }
+/// The node's answer as hyper sends it: the head the lane would send, as a
+/// header map (hyper frames the body itself), and the body read from the
+/// node's connection as it arrives.
+fn answer_response(answered: Answered) -> Response {
+    let Answered { conn, answer, done } = answered;
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut head = httparse::Response::new(&mut headers);
+    let _ = head.parse(&answer.head);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut map = HeaderMap::with_capacity(head.headers.len());
+    for h in head.headers.iter() {
+        if upstream::is_connection_header(h.name) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(h.name.as_bytes()),
+            HeaderValue::from_bytes(h.value),
+        ) {
+            map.append(name, value);
         }
     }
-    unreachable_model(&state, &model, started, &last_error).into_response()
+    let body = AnswerBody {
+        conn: Some(conn),
+        scan: BodyScan::new(answer.framing),
+        reusable: answer.reusable,
+        done: Some(done),
+    };
+    let mut response = Response::new(Body::new(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = map;
+    response
 }
 
-// How a proxied request fails, the same on the full stack and the lane:
-// each records what the metrics need and gives the answer.
-
-/// A node could not be reached or hung up before answering: it cools down,
-/// and the request may try another node. Returns the cause for the final
-/// error.
-pub(super) fn failed(
-    proxy: &Proxy,
-    up: &Upstream,
-    model: &str,
-    e: &dyn std::fmt::Display,
-) -> String {
-    proxy.cool_down(up);
-    tracing::warn!(node_id = %up.node_id, model, error = %e, "upstream failed; trying another node");
-    format!("{}: {e}", up.node_id)
-}
-
-/// Every node tried failed as in [`failed`].
-pub(super) fn unreachable_model(
-    state: &AppState,
-    model: &str,
-    started: Instant,
-    last_error: &str,
-) -> ApiError {
-    state.metrics.request(model, "", 502, started.elapsed());
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "upstream_unreachable",
-        format!("no node serving model {model} could be reached ({last_error})"),
-    )
-}
-
-/// The node answered with something that is not a usable HTTP answer.
-pub(super) fn bad_answer(
-    state: &AppState,
-    model: &str,
-    up: &Upstream,
-    started: Instant,
-    e: &dyn std::fmt::Display,
-) -> ApiError {
-    tracing::warn!(node_id = %up.node_id, model, error = %e, "the node's answer is unusable");
-    state
-        .metrics
-        .request(model, &up.node_id, 502, started.elapsed());
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "upstream_bad_answer",
-        format!("node {} sent an unusable answer: {e}", up.node_id),
-    )
-}
-
-/// No answer head within `--upstream-timeout`.
-pub(super) fn timed_out(
-    state: &AppState,
-    model: &str,
-    up: &Upstream,
-    started: Instant,
-) -> ApiError {
-    state
-        .metrics
-        .request(model, &up.node_id, 504, started.elapsed());
-    ApiError::new(
-        StatusCode::GATEWAY_TIMEOUT,
-        "upstream_timeout",
-        format!(
-            "node {} did not answer within {}s",
-            up.node_id,
-            state.proxy.cfg.timeout.as_secs()
-        ),
-    )
-}
-
-/// Records the request when its answer ends, however it ends.
-pub(super) struct Done {
-    guard: InFlight,
-    state: AppState,
-    model: String,
-    status: u16,
-    started: Instant,
-}
-
-impl Done {
-    pub(super) fn new(
-        guard: InFlight,
-        state: AppState,
-        model: String,
-        status: u16,
-        started: Instant,
-    ) -> Done {
-        Done {
-            guard,
-            state,
-            model,
-            status,
-            started,
-        }
-    }
-
-    pub(super) fn node_id(&self) -> &str {
-        &self.guard.0.node_id
-    }
-}
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        self.state.metrics.request(
-            &self.model,
-            &self.guard.0.node_id,
-            self.status,
-            self.started.elapsed(),
-        );
-    }
-}
-
-/// The upstream's body, passed through frame by frame. At its end the
-/// connection goes back to the pool; dropped before, it is closed.
-struct Tracked {
-    inner: hyper::body::Incoming,
-    conn: Option<Conn>,
+/// A node's answer body, read from its raw connection (chunked framing
+/// decoded, since hyper frames again). At its end the connection goes back
+/// to the pool; dropped before, it is closed.
+struct AnswerBody {
+    conn: Option<RawConn>,
+    scan: BodyScan,
+    reusable: bool,
     done: Option<Done>,
 }
 
-impl http_body::Body for Tracked {
+impl AnswerBody {
+    /// The answer ended where its framing says.
+    fn finish(&mut self) {
+        if let (Some(conn), Some(done)) = (self.conn.take(), self.done.as_ref()) {
+            if self.reusable {
+                conn.release(&done.upstream().authority);
+            }
+        }
+        self.done.take();
+    }
+
+    fn fail(&mut self, why: &str) -> std::io::Error {
+        if let Some(done) = &self.done {
+            tracing::warn!(node_id = %done.node_id(), "{why}");
+        }
+        self.conn.take();
+        self.done.take();
+        std::io::Error::other(why.to_string())
+    }
+}
+
+impl http_body::Body for AnswerBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = std::io::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let poll = Pin::new(&mut self.inner).poll_frame(cx);
-        let finished = match &poll {
-            Poll::Ready(None) => true,
-            // The server may stop polling once the body says it has ended.
-            Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
-            _ => false,
-        };
-        if finished {
-            if let Some(c) = self.conn.take() {
-                c.release();
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        loop {
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if !conn.buf.is_empty() || this.scan.framing() == Framing::Empty {
+                let mut data = BytesMut::new();
+                let step = this
+                    .scan
+                    .scan(&conn.buf, |r| data.extend_from_slice(&conn.buf[r]));
+                let (take, end) = match step {
+                    Ok(step) => step,
+                    Err(e) => {
+                        let e = this.fail(&format!("the node's answer body is malformed: {e}"));
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                };
+                conn.buf.advance(take);
+                if end {
+                    this.finish();
+                }
+                if !data.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(data.freeze()))));
+                }
+                if end {
+                    return Poll::Ready(None);
+                }
             }
-            self.done.take();
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if let Err(e) = std::task::ready!(conn.stream.poll_read_ready(cx)) {
+                return Poll::Ready(Some(Err(this.fail(&e.to_string()))));
+            }
+            conn.buf.reserve(8 * 1024);
+            match conn.stream.try_read_buf(&mut conn.buf) {
+                Ok(0) if this.scan.framing() == Framing::UntilClose => {
+                    this.conn.take();
+                    this.done.take();
+                    return Poll::Ready(None);
+                }
+                Ok(0) => {
+                    let e = this.fail("the node closed the connection mid-answer");
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Some(Err(this.fail(&e.to_string())))),
+            }
         }
-        if let Poll::Ready(Some(Err(_))) = &poll {
-            self.conn.take();
-            self.done.take();
-        }
-        poll
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        self.conn.is_none()
     }
 }

@@ -5,9 +5,9 @@
 //! One thread per core, each with its own single-threaded runtime, as nginx
 //! runs one event loop per worker: a request, its proxied upstream call and
 //! the answer stay on one thread, with no hand-over between threads. Every
-//! connection starts in the proxy's fast lane ([`lane`]), which passes
-//! inference requests through and hands everything else to hyper and the
-//! router. Blocking work (SQLite, argon2) still goes to the blocking pool.
+//! connection starts in the proxy's fast lane ([`lane`]), which dispatches
+//! inference requests itself and hands everything else to hyper and the
+//! router (`--proxy-entry hyper`, a hidden flag for tests, skips the lane). Blocking work (SQLite, argon2) still goes to the blocking pool.
 //! With TLS, the handshake comes first, on the worker, bounded by the
 //! header timeout; the lane then reads the decrypted stream.
 
@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 
 use super::lane;
 use super::router::AppState;
+use super::upstream;
 
 /// How long shutdown waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,13 +109,13 @@ async fn worker(
     ctx: Arc<lane::Ctx>,
 ) {
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    // The lane's pool of node connections is per thread, so each worker
-    // tidies its own; the task ends with the worker's runtime.
+    // The pool of node connections is per thread, so each worker tidies
+    // its own; the task ends with the worker's runtime.
     tokio::spawn(async {
-        let mut every = tokio::time::interval(lane::SWEEP_EVERY);
+        let mut every = tokio::time::interval(upstream::SWEEP_EVERY);
         loop {
             every.tick().await;
-            lane::sweep_idle();
+            upstream::sweep_idle();
         }
     });
     while let Some(stream) = incoming.recv().await {
