@@ -3,6 +3,7 @@
 //! and `llmlbctl migrate-json` (which validates locally before sending).
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -282,6 +283,18 @@ pub fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeReco
         metrics: NodeMetrics::default(),
         imported_at: Some(imported_at),
     })
+}
+
+/// `nodes.json.migrated`, or `nodes.json.migrated.N` if earlier runs left one.
+pub fn migrated_name(path: &Path) -> PathBuf {
+    let base = PathBuf::from(format!("{}.migrated", path.display()));
+    if !base.exists() {
+        return base;
+    }
+    (1..)
+        .map(|n| PathBuf::from(format!("{}.{n}", base.display())))
+        .find(|p| !p.exists())
+        .expect("some suffix is free")
 }
 
 #[cfg(test)]

@@ -10,14 +10,11 @@
 
 pub mod api;
 pub mod client;
+pub mod common;
 pub mod ctl;
 pub mod daemon;
-pub mod duration;
-pub mod fsutil;
 pub mod legacy;
-pub mod logging;
 pub mod node;
-pub mod notify;
 pub mod secret;
 pub mod store;
 pub mod tls;

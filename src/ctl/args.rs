@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::auth::{Role, MAX_API_KEY_LIFETIME_SECS};
 use crate::api::import::OnConflict;
-use crate::duration::parse_duration;
+use crate::common::duration::parse_duration;
 
 /// Administer an llmlb daemon: nodes, tokens, API keys and legacy imports.
 ///

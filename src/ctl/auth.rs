@@ -8,7 +8,7 @@ use super::connection::{client_for, session_file, SavedSession};
 use super::error::CtlError;
 use super::escape::escape;
 use super::{print_value, CmdResult};
-use crate::fsutil::write_private;
+use crate::common::fsutil::write_private;
 use crate::secret::Secret;
 
 pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {

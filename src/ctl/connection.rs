@@ -8,8 +8,7 @@ use super::args::CtlArgs;
 use super::error::CtlError;
 use super::escape::escape;
 use crate::client::Client;
-use crate::daemon::auth::ADMIN_TOKEN_FILE;
-use crate::daemon::config::default_data_dir;
+use crate::common::paths::{self, ADMIN_TOKEN_FILE};
 use crate::secret::Secret;
 
 /// Where the token came from, for messages.
@@ -31,11 +30,7 @@ pub struct SavedSession {
 
 /// `$XDG_CONFIG_HOME/llmlb/session.json`, else `~/.config/llmlb/session.json`.
 pub fn session_file() -> Option<PathBuf> {
-    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let base = non_empty("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("llmlb").join("session.json"))
+    paths::ctl_config_dir().map(|d| d.join("session.json"))
 }
 
 fn read_token_file(path: &Path) -> Result<Option<Secret>, std::io::Error> {
@@ -50,10 +45,10 @@ fn read_token_file(path: &Path) -> Result<Option<Secret>, std::io::Error> {
 /// The admin.token files looked at, in order.
 pub fn admin_token_candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Some(d) = std::env::var_os("LLMLB_DATA_DIR").filter(|v| !v.is_empty()) {
+    if let Some(d) = paths::non_empty("LLMLB_DATA_DIR") {
         out.push(PathBuf::from(d).join(ADMIN_TOKEN_FILE));
     }
-    if let Some(d) = default_data_dir() {
+    if let Some(d) = paths::daemon_data_dir() {
         out.push(d.join(ADMIN_TOKEN_FILE));
     }
     // The systemd unit keeps its state here (StateDirectory=llmlb).

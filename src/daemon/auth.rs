@@ -22,13 +22,14 @@ use crate::api::auth::{
     api_key_lifetime_rule, ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role,
     MAX_API_KEY_LIFETIME_SECS,
 };
+use crate::common::paths::ADMIN_TOKEN_FILE;
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::store::audit as audit_store;
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
 use crate::store::{Db, StoreError};
 
-/// Files the first start writes into the data dir.
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// Files the first start writes into the data dir (with
+/// [`ADMIN_TOKEN_FILE`], which llmlbctl reads too).
 pub const ADMIN_PASSWORD_FILE: &str = "admin.password";
 
 /// How long a dashboard session lasts.

@@ -66,7 +66,7 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
     extract::set_body_timeout(args.body_timeout);
     let data_dir = args.resolved_data_dir()?;
     // It holds the database and the admin credentials.
-    crate::fsutil::make_private_dir(&data_dir, "data dir", "--data-dir")?;
+    crate::common::fsutil::make_private_dir(&data_dir, "data dir", "--data-dir")?;
     // Before anything reads the database or binds the port.
     let data_dir_lock = lock::DataDirLock::acquire(&data_dir)?;
     let db_path = data_dir.join(DB_FILE);
@@ -286,7 +286,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
-    let stop = crate::notify::shutdown_signal()?;
+    let stop = crate::common::notify::shutdown_signal()?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("cannot install the SIGHUP handler")?;
     let tls = state.tls.clone();
@@ -331,10 +331,10 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
             }
         }
     });
-    crate::notify::ready();
-    crate::notify::spawn_watchdog();
+    crate::common::notify::ready();
+    crate::common::notify::spawn_watchdog();
     stop.await;
-    crate::notify::stopping();
+    crate::common::notify::stopping();
     tracing::info!("shutting down: finishing open requests and writing heartbeat data");
     daemon.shutdown().await;
     tracing::info!("stopped");
@@ -377,7 +377,9 @@ mod tests {
         let state = prepare_with_clock(&args, clock.clone()).unwrap();
         let daemon = spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), state).unwrap();
         let base = format!("http://{}", daemon.addr);
-        let admin = std::fs::read_to_string(dir.path().join(auth::ADMIN_TOKEN_FILE)).unwrap();
+        let admin =
+            std::fs::read_to_string(dir.path().join(crate::common::paths::ADMIN_TOKEN_FILE))
+                .unwrap();
         let http = reqwest::Client::new();
 
         let reg = call(http.post(format!("{base}/v0/nodes")).json(&json!({

@@ -181,9 +181,9 @@ pub fn ensure_self_signed(
     let made = rcgen::generate_simple_self_signed(names.clone())
         .map_err(|e| anyhow::anyhow!("cannot make a self-signed certificate for {names:?}: {e}"))?;
     // The key first: a certificate without its key would block the next start.
-    crate::fsutil::write_private(&key, made.key_pair.serialize_pem().as_bytes())
+    crate::common::fsutil::write_private(&key, made.key_pair.serialize_pem().as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", key.display()))?;
-    crate::fsutil::write_private(&cert, made.cert.pem().as_bytes())
+    crate::common::fsutil::write_private(&cert, made.cert.pem().as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", cert.display()))?;
     tracing::info!(
         cert = %cert.display(),

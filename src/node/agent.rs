@@ -108,7 +108,7 @@ impl Agent {
         let mut backoff = Backoff::new();
         // Ready once the loop runs: waiting for an absent daemon is part of
         // the service working, not a failed start.
-        crate::notify::ready();
+        crate::common::notify::ready();
         loop {
             let wait = match self.step().await {
                 Ok(()) => {
@@ -127,7 +127,7 @@ impl Agent {
                 _ = &mut stop => break,
             }
         }
-        crate::notify::stopping();
+        crate::common::notify::stopping();
         self.leave().await;
         Ok(())
     }

@@ -98,8 +98,8 @@ pub struct NodeArgs {
 
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum,
-          default_value_t = crate::daemon::config::LogFormat::Text)]
-    pub log_format: crate::daemon::config::LogFormat,
+          default_value_t = crate::common::logging::LogFormat::Text)]
+    pub log_format: crate::common::logging::LogFormat,
 }
 
 impl NodeArgs {
@@ -137,18 +137,10 @@ impl NodeArgs {
         )
     }
 
+    /// `--state-dir`, else the agent's default state dir.
     pub fn resolved_state_dir(&self) -> Option<PathBuf> {
-        if let Some(d) = &self.state_dir {
-            return Some(d.clone());
-        }
-        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        if let Some(s) = non_empty("STATE_DIRECTORY") {
-            let s = s.to_string_lossy().into_owned();
-            return s.split(':').next().map(PathBuf::from);
-        }
-        if let Some(x) = non_empty("XDG_STATE_HOME") {
-            return Some(PathBuf::from(x).join("llmlb-node"));
-        }
-        non_empty("HOME").map(|h| PathBuf::from(h).join(".local/state/llmlb-node"))
+        self.state_dir
+            .clone()
+            .or_else(crate::common::paths::agent_state_dir)
     }
 }

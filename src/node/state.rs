@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_private;
+use crate::common::fsutil::write_private;
 use crate::secret::Secret;
 
 pub const STATE_FILE: &str = "node.json";

@@ -13,7 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::daemon::config::LogFormat;
+/// How log lines look on stderr (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber; `RUST_LOG` overrides the level (info).
 pub fn init(format: LogFormat) {
@@ -206,8 +211,9 @@ mod tests {
         assert_eq!(lines.len(), 3, "{out}");
         assert_eq!(lines[0], "one");
         assert!(
-            lines[1]
-                .ends_with("WARN llmlb::logging: 3 log lines could not be written and were lost"),
+            lines[1].ends_with(
+                "WARN llmlb::common::logging: 3 log lines could not be written and were lost"
+            ),
             "{out}"
         );
         assert_eq!(lines[2], "two");
