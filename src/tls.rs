@@ -17,13 +17,13 @@ use sha2::{Digest, Sha256};
 /// (aws-lc) or OpenSSL. rustls marks it deprecated only because it lacks
 /// post-quantum key exchange.
 #[allow(deprecated)]
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// `sha256:` and the lower-case hex of the SHA-256 of a certificate's DER,
 /// the form the daemon logs and `--lb-fingerprint` takes.
-pub fn fingerprint(der: &[u8]) -> String {
+pub(crate) fn fingerprint(der: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(der)))
 }
 

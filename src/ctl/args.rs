@@ -31,15 +31,15 @@ pub struct CtlArgs {
         env = "LLMLB_URL",
         default_value = "http://127.0.0.1:32768"
     )]
-    pub url: String,
+    pub(crate) url: String,
 
     /// Bearer token: an API key or a session token.
     #[arg(long, global = true, env = "LLMLB_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 
     /// Read the bearer token from this file.
     #[arg(long, global = true, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
 
     /// Trust an https:// daemon whose certificate this PEM file's CA (or
     /// CAs) signed, instead of the system's root certificates.
@@ -50,7 +50,7 @@ pub struct CtlArgs {
         value_name = "FILE",
         conflicts_with = "fingerprint"
     )]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// Trust exactly the https:// daemon certificate with this fingerprint
     /// (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it),
@@ -58,18 +58,18 @@ pub struct CtlArgs {
     /// way.
     #[arg(long, global = true, env = "LLMLB_FINGERPRINT", value_name = "sha256:HEX",
           value_parser = crate::tls::Fingerprint::parse)]
-    pub fingerprint: Option<crate::tls::Fingerprint>,
+    pub(crate) fingerprint: Option<crate::tls::Fingerprint>,
 
     /// Output format: a table for people, or the API's JSON as is.
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// How long to wait for the daemon (e.g. 30s).
     #[arg(long, global = true, default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,17 +234,17 @@ pub enum ApiKeysCommand {
 pub struct AuditArgs {
     /// Only events of the last this long (e.g. 1h, 7d).
     #[arg(long, value_parser = parse_duration)]
-    pub since: Option<Duration>,
+    pub(crate) since: Option<Duration>,
     /// Only events about this node (id or unique prefix).
     #[arg(long)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Only this action (node.approve) or group of actions (node).
     #[arg(long)]
-    pub action: Option<String>,
+    pub(crate) action: Option<String>,
     /// Most events shown, newest first.
     #[arg(long, default_value_t = 100,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub limit: u16,
+    pub(crate) limit: u16,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -305,28 +305,28 @@ impl From<RoleArg> for Role {
 pub struct LoginArgs {
     /// The user to log in as.
     #[arg(long, default_value = "admin")]
-    pub username: String,
+    pub(crate) username: String,
     /// Read the password from stdin instead of the terminal (for scripts).
     #[arg(long)]
-    pub password_stdin: bool,
+    pub(crate) password_stdin: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct MigrateArgs {
     /// The legacy nodes.json file.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Validate and report what would happen, without writing anything.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// What to do with a record whose id the daemon already has.
     #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
-    pub on_conflict: ConflictArg,
+    pub(crate) on_conflict: ConflictArg,
     /// Keep the file where it is instead of renaming it to FILE.migrated.
     #[arg(long)]
-    pub keep: bool,
+    pub(crate) keep: bool,
     /// Records per request.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub batch_size: u64,
+    pub(crate) batch_size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

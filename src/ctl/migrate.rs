@@ -13,7 +13,7 @@ use super::CmdResult;
 use crate::api::import::ImportReport;
 use crate::legacy;
 
-pub async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
+pub(crate) async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
     let path = &cmd.file;
     let text = std::fs::read_to_string(path)
         .map_err(|e| CtlError::new(format!("cannot read {}: {e}", path.display())))?;

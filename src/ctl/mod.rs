@@ -1,19 +1,19 @@
 //! `llmlbctl`: every admin operation as a subcommand over the daemon's HTTP
 //! API. One file per command group; tables and JSON in `output.rs`.
 
-pub mod api_keys;
+pub(crate) mod api_keys;
 pub mod args;
-pub mod audit;
-pub mod auth;
-pub mod connection;
-pub mod error;
-pub mod escape;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod connection;
+pub(crate) mod error;
+pub(crate) mod escape;
 pub mod generate;
-pub mod join_tokens;
-pub mod migrate;
-pub mod nodes;
-pub mod output;
-pub mod prompt;
+pub(crate) mod join_tokens;
+pub(crate) mod migrate;
+pub(crate) mod nodes;
+pub(crate) mod output;
+pub(crate) mod prompt;
 
 use std::io::Write;
 

@@ -228,7 +228,7 @@ fn parse_lockout(s: &str) -> Result<Duration, String> {
 
 impl DaemonArgs {
     /// The field limits the flags set.
-    pub fn field_limits(&self) -> crate::daemon::validate::FieldLimits {
+    pub(crate) fn field_limits(&self) -> crate::daemon::validate::FieldLimits {
         let n = |v: u32| v as usize;
         crate::daemon::validate::FieldLimits {
             gpu_devices: n(self.max_gpu_devices),
@@ -240,7 +240,7 @@ impl DaemonArgs {
     }
 
     /// The data dir: the flag, else the defaults of DESIGN.
-    pub fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data_dir {
             return Ok(d.clone());
         }

@@ -14,11 +14,11 @@ use crate::api::import::{ImportReport, InvalidRecord, OnConflict};
 use crate::legacy;
 
 /// Name of the legacy file looked for in the data dir at start-up.
-pub const LEGACY_FILE: &str = "nodes.json";
+pub(crate) const LEGACY_FILE: &str = "nodes.json";
 
 /// Imports records in one transaction. Idempotent by node id: with
 /// [`OnConflict::Skip`] a second run changes nothing.
-pub fn import(
+pub(crate) fn import(
     registry: &Registry,
     records: &[&RawValue],
     first_index: usize,
@@ -85,7 +85,7 @@ pub fn import(
 /// `nodes.json.migrated`. Refuses (an error, so the daemon does not start)
 /// when the file cannot be read as a whole or holds an invalid record;
 /// nothing is written then.
-pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
     let path = data_dir.join(LEGACY_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

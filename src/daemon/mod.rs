@@ -1,29 +1,29 @@
 //! `llmlbd`: the node registry daemon.
 
-pub mod audit;
-pub mod auth;
+pub(crate) mod audit;
+pub(crate) mod auth;
 pub mod clock;
 pub mod config;
-pub mod dashboard;
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod import;
-pub mod join_tokens;
+pub(crate) mod dashboard;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod handlers;
+pub(crate) mod import;
+pub(crate) mod join_tokens;
 mod jsonw;
 mod lane;
-pub mod limits;
-pub mod lock;
-pub mod login;
-pub mod metrics;
-pub mod probe;
-pub mod proxy;
-pub mod registry;
+pub(crate) mod limits;
+pub(crate) mod lock;
+pub(crate) mod login;
+pub(crate) mod metrics;
+pub(crate) mod probe;
+pub(crate) mod proxy;
+pub(crate) mod registry;
 pub mod router;
-pub mod server;
-pub mod tls;
-pub mod upstream;
-pub mod validate;
+pub(crate) mod server;
+pub(crate) mod tls;
+pub(crate) mod upstream;
+pub(crate) mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
         listen_addr: std::sync::OnceLock::new(),
         started_at: clock.now_utc(),
         started: Instant::now(),
-        data_dir_lock,
+        _data_dir_lock: data_dir_lock,
     })))
 }
 

@@ -1,10 +1,10 @@
 //! `llmlb-node`: the agent on each GPU machine.
 
-pub mod agent;
-pub mod args;
-pub mod gpu;
-pub mod metrics;
-pub mod state;
+pub(crate) mod agent;
+pub(crate) mod args;
+pub(crate) mod gpu;
+pub(crate) mod metrics;
+pub(crate) mod state;
 
 use serde_json::json;
 
