@@ -37,7 +37,7 @@ pub fn init(format: LogFormat) {
 }
 
 /// A [`MakeWriter`] over `open` (e.g. `io::stderr`) whose writers never fail.
-pub struct Lossy<F> {
+pub(crate) struct Lossy<F> {
     open: F,
     json: bool,
     lost: AtomicU64,
@@ -48,7 +48,7 @@ pub struct Lossy<F> {
 
 impl<F> Lossy<F> {
     /// `json`: the note about lost lines is a JSON line, like the others.
-    pub fn new(open: F, json: bool) -> Lossy<F> {
+    pub(crate) fn new(open: F, json: bool) -> Lossy<F> {
         Lossy {
             open,
             json,
@@ -58,7 +58,8 @@ impl<F> Lossy<F> {
     }
 
     /// Lines lost since the last one that was written.
-    pub fn lost(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
     }
 
@@ -106,7 +107,7 @@ where
 
 /// One event's writer: takes the whole line in one `write` and always
 /// reports it written.
-pub struct LossyLine<'a, F, W> {
+pub(crate) struct LossyLine<'a, F, W> {
     inner: W,
     of: &'a Lossy<F>,
 }

@@ -73,13 +73,13 @@ pub struct CtlArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Json,
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show the daemon's version, uptime and node counts.
     Status,
     /// List, inspect, approve and manage nodes.
@@ -118,7 +118,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum NodesCommand {
+pub(crate) enum NodesCommand {
     /// List nodes, pending ones first.
     List {
         /// Only nodes with this status.
@@ -202,7 +202,7 @@ pub enum NodesCommand {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum ApiKeysCommand {
+pub(crate) enum ApiKeysCommand {
     /// Create a key; its secret is printed this once.
     Create {
         /// A name saying who or what uses the key.
@@ -231,7 +231,7 @@ pub enum ApiKeysCommand {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Only events of the last this long (e.g. 1h, 7d).
     #[arg(long, value_parser = parse_duration)]
     pub(crate) since: Option<Duration>,
@@ -248,7 +248,7 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum JoinTokensCommand {
+pub(crate) enum JoinTokensCommand {
     /// Create a join token; it is printed this once. Give it to the agents:
     /// llmlb-node --join-token-file FILE.
     Create {
@@ -282,7 +282,7 @@ pub enum JoinTokensCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RoleArg {
+pub(crate) enum RoleArg {
     /// Everything.
     Admin,
     /// Read-only.
@@ -302,7 +302,7 @@ impl From<RoleArg> for Role {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// The user to log in as.
     #[arg(long, default_value = "admin")]
     pub(crate) username: String,
@@ -312,7 +312,7 @@ pub struct LoginArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct MigrateArgs {
+pub(crate) struct MigrateArgs {
     /// The legacy nodes.json file.
     pub(crate) file: PathBuf,
     /// Validate and report what would happen, without writing anything.
@@ -330,7 +330,7 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConflictArg {
+pub(crate) enum ConflictArg {
     /// Leave the existing node as it is.
     Skip,
     /// Replace the existing node's fields with the record's.

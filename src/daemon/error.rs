@@ -10,6 +10,9 @@ use super::registry::RegistryError;
 use crate::api::ErrorBody;
 use crate::store::StoreError;
 
+// `pub`, not `pub(crate)`, only while the extractors of `extract.rs` are
+// `pub` and name it as their `Rejection` (E0446 otherwise); both become
+// `pub(crate)` with the proxy rewrite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
