@@ -23,8 +23,8 @@ use crate::api::nodes::{
 };
 use crate::api::status::StatusResponse;
 use crate::api::{ErrorBody, JOIN_TOKEN_HEADER, NODE_TOKEN_HEADER};
-use crate::secret::Secret;
-use crate::tls::Trust;
+pub use crate::secret::Secret;
+pub use crate::tls::{Fingerprint, Trust};
 
 /// What can go wrong talking to the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +59,6 @@ impl ClientError {
         match self {
             ClientError::Api { body, .. } => Some(&body.code),
             _ => None,
-        }
-    }
-
-    /// True when retrying later may help: no connection, or a 5xx.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ClientError::Unreachable { .. } => true,
-            ClientError::Api { status, .. } => *status >= 500,
-            ClientError::Tls { .. } | ClientError::Protocol { .. } => false,
         }
     }
 }

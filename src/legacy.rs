@@ -3,6 +3,7 @@
 //! and `llmlbctl migrate-json` (which validates locally before sending).
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -14,7 +15,7 @@ use crate::store::nodes::{GpuSummary, LoadedModels, NodeMetrics, NodeRecord};
 /// Where a document failed to parse as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -23,7 +24,7 @@ pub struct SyntaxError {
 /// Splits a legacy file into its records without interpreting them, so that
 /// one bad record does not hide the others. Fails only when the text is not
 /// a JSON array.
-pub fn split_records(text: &str) -> Result<Vec<&RawValue>, SyntaxError> {
+pub(crate) fn split_records(text: &str) -> Result<Vec<&RawValue>, SyntaxError> {
     serde_json::from_str::<Vec<&RawValue>>(text).map_err(|e| {
         let message = e.to_string();
         // serde_json appends " at line L column C"; keep the sentence only.
@@ -46,7 +47,7 @@ pub fn split_records(text: &str) -> Result<Vec<&RawValue>, SyntaxError> {
 
 /// Line and column (from 1) where `record` starts inside `text`. `record`
 /// must be a slice of `text`, as [`split_records`] returns.
-pub fn position_of(text: &str, record: &RawValue) -> (usize, usize) {
+pub(crate) fn position_of(text: &str, record: &RawValue) -> (usize, usize) {
     let offset = (record.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -152,7 +153,7 @@ fn timestamp(field: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>
 }
 
 /// The id of a record, if it has a readable one (for reports).
-pub fn record_id(record: &RawValue) -> Option<String> {
+pub(crate) fn record_id(record: &RawValue) -> Option<String> {
     #[derive(Deserialize)]
     struct Id {
         id: serde_json::Value,
@@ -164,7 +165,7 @@ pub fn record_id(record: &RawValue) -> Option<String> {
 }
 
 /// Converts one legacy record, or says what is wrong with it.
-pub fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeRecord, String> {
+pub(crate) fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeRecord, String> {
     let n: LegacyNode = serde_json::from_str(record.get()).map_err(|e| {
         let m = e.to_string();
         match m.rfind(" at line ") {
@@ -282,6 +283,18 @@ pub fn convert(record: &RawValue, imported_at: DateTime<Utc>) -> Result<NodeReco
         metrics: NodeMetrics::default(),
         imported_at: Some(imported_at),
     })
+}
+
+/// `nodes.json.migrated`, or `nodes.json.migrated.N` if earlier runs left one.
+pub(crate) fn migrated_name(path: &Path) -> PathBuf {
+    let base = PathBuf::from(format!("{}.migrated", path.display()));
+    if !base.exists() {
+        return base;
+    }
+    (1..)
+        .map(|n| PathBuf::from(format!("{}.{n}", base.display())))
+        .find(|p| !p.exists())
+        .expect("some suffix is free")
 }
 
 #[cfg(test)]

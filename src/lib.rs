@@ -5,19 +5,20 @@
 //! - [`daemon`]: `llmlbd`, the registry daemon (axum + SQLite).
 //! - [`ctl`]: `llmlbctl`, the admin CLI, over [`client`].
 //! - [`node`]: `llmlb-node`, the GPU agent, over [`client`].
-//! - [`store`]: the SQLite schema and queries.
-//! - [`legacy`]: reading the `nodes.json` files of older deployments.
+//! - [`common`]: what the binaries share: paths, logging, signals, files.
+//!
+//! Everything else is `pub(crate)`: the public surface is what the binaries,
+//! tests and benches use.
+
+#![warn(unreachable_pub)]
 
 pub mod api;
 pub mod client;
+pub mod common;
 pub mod ctl;
 pub mod daemon;
-pub mod duration;
-pub mod fsutil;
-pub mod legacy;
-pub mod logging;
+pub(crate) mod legacy;
 pub mod node;
-pub mod notify;
 pub mod secret;
-pub mod store;
+pub(crate) mod store;
 pub mod tls;

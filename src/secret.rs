@@ -11,13 +11,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Prefix of API keys.
-pub const API_KEY_PREFIX: &str = "llmlb_ak_";
+pub(crate) const API_KEY_PREFIX: &str = "llmlb_ak_";
 /// Prefix of node runtime tokens.
-pub const RUNTIME_TOKEN_PREFIX: &str = "llmlb_rt_";
+pub(crate) const RUNTIME_TOKEN_PREFIX: &str = "llmlb_rt_";
 /// Prefix of join tokens, which let machines register.
-pub const JOIN_TOKEN_PREFIX: &str = "llmlb_jt_";
+pub(crate) const JOIN_TOKEN_PREFIX: &str = "llmlb_jt_";
 /// Prefix of dashboard session tokens.
-pub const SESSION_TOKEN_PREFIX: &str = "llmlb_st_";
+pub(crate) const SESSION_TOKEN_PREFIX: &str = "llmlb_st_";
 
 /// A secret value. Only [`Secret::expose`] gives the text.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl fmt::Debug for TokenHash {
 }
 
 /// Hashes a password with argon2id and a random salt, as a PHC string.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+pub(crate) fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Ok(argon2::Argon2::default()
@@ -86,22 +86,21 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
         .to_string())
 }
 
-/// Checks a password against a PHC string, comparing in constant time.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    verify_password_in(password, phc, &mut Vec::new())
-}
-
 /// Largest argon2 working memory a stored hash may ask for (256 MiB): a
 /// hash that wants more is refused rather than allocated.
 const MAX_HASH_BLOCKS: usize = 256 * 1024;
 
-/// Like [`verify_password`], with argon2's working memory (about 19 MiB at
-/// the default parameters) in `memory`, which is grown to the size the hash
-/// asks for and kept. The daemon reuses a few such buffers instead of
+/// Checks a password against a PHC string, comparing in constant time,
+/// with argon2's working memory (about 19 MiB at the default parameters) in
+/// `memory`, which is grown to the size the hash asks for and kept. The daemon reuses a few such buffers instead of
 /// allocating one per attempt: the allocator does not reliably give freed
 /// blocks of that size back, so a flood of logins would otherwise leave the
 /// process holding gigabytes.
-pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> bool {
+pub(crate) fn verify_password_in(
+    password: &str,
+    phc: &str,
+    memory: &mut Vec<argon2::Block>,
+) -> bool {
     use argon2::password_hash::PasswordHash;
     use argon2::{Algorithm, Argon2, Params, Version};
     let Ok(hash) = PasswordHash::new(phc) else {
@@ -143,7 +142,7 @@ pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<argon2::Bl
 /// A well-formed PHC string with the default parameters that no password
 /// matches: checking a login of an unknown user against it costs as much as
 /// checking a real one.
-pub fn unmatchable_hash() -> &'static str {
+pub(crate) fn unmatchable_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         let p = argon2::Params::DEFAULT;
@@ -184,9 +183,10 @@ mod tests {
     fn passwords_verify() {
         let phc = hash_password("correct horse").unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &phc));
-        assert!(!verify_password("wrong", &phc));
-        assert!(!verify_password("x", "not a phc string"));
+        let verify = |password: &str, phc: &str| verify_password_in(password, phc, &mut Vec::new());
+        assert!(verify("correct horse", &phc));
+        assert!(!verify("wrong", &phc));
+        assert!(!verify("x", "not a phc string"));
     }
 
     #[test]

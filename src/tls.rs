@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 /// (aws-lc) or OpenSSL. rustls marks it deprecated only because it lacks
 /// post-quantum key exchange.
 #[allow(deprecated)]
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

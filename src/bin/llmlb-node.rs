@@ -7,7 +7,7 @@ async fn main() -> std::process::ExitCode {
     if args.detect {
         return std::process::ExitCode::from(node::detect(&args) as u8);
     }
-    llmlb::logging::init(args.log_format);
+    llmlb::common::logging::init(args.log_format);
     match node::run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

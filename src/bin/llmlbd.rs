@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     let args = DaemonArgs::parse_command_line();
-    llmlb::logging::init(args.log_format);
+    llmlb::common::logging::init(args.log_format);
     match daemon::run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -11,7 +11,7 @@ use super::{print_value, show, CmdResult};
 use crate::api::auth::CreateApiKeyRequest;
 use crate::client::Client;
 
-pub async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
+pub(crate) async fn run(args: &CtlArgs, cmd: &ApiKeysCommand) -> CmdResult {
     let client = connect(args, true)?;
     let err = |e| CtlError::from_client(e, &client);
     let color = stdout_color() && args.output == OutputFormat::Table;

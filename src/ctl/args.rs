@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::auth::{Role, MAX_API_KEY_LIFETIME_SECS};
 use crate::api::import::OnConflict;
-use crate::duration::parse_duration;
+use crate::common::duration::parse_duration;
 
 /// Administer an llmlb daemon: nodes, tokens, API keys and legacy imports.
 ///
@@ -31,15 +31,15 @@ pub struct CtlArgs {
         env = "LLMLB_URL",
         default_value = "http://127.0.0.1:32768"
     )]
-    pub url: String,
+    pub(crate) url: String,
 
     /// Bearer token: an API key or a session token.
     #[arg(long, global = true, env = "LLMLB_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 
     /// Read the bearer token from this file.
     #[arg(long, global = true, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
 
     /// Trust an https:// daemon whose certificate this PEM file's CA (or
     /// CAs) signed, instead of the system's root certificates.
@@ -50,7 +50,7 @@ pub struct CtlArgs {
         value_name = "FILE",
         conflicts_with = "fingerprint"
     )]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// Trust exactly the https:// daemon certificate with this fingerprint
     /// (sha256:HEX, as llmlbd logs it and `llmlbctl status` shows it),
@@ -58,28 +58,28 @@ pub struct CtlArgs {
     /// way.
     #[arg(long, global = true, env = "LLMLB_FINGERPRINT", value_name = "sha256:HEX",
           value_parser = crate::tls::Fingerprint::parse)]
-    pub fingerprint: Option<crate::tls::Fingerprint>,
+    pub(crate) fingerprint: Option<crate::tls::Fingerprint>,
 
     /// Output format: a table for people, or the API's JSON as is.
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// How long to wait for the daemon (e.g. 30s).
     #[arg(long, global = true, default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Json,
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show the daemon's version, uptime and node counts.
     Status,
     /// List, inspect, approve and manage nodes.
@@ -118,7 +118,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum NodesCommand {
+pub(crate) enum NodesCommand {
     /// List nodes, pending ones first.
     List {
         /// Only nodes with this status.
@@ -202,7 +202,7 @@ pub enum NodesCommand {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum ApiKeysCommand {
+pub(crate) enum ApiKeysCommand {
     /// Create a key; its secret is printed this once.
     Create {
         /// A name saying who or what uses the key.
@@ -231,24 +231,24 @@ pub enum ApiKeysCommand {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Only events of the last this long (e.g. 1h, 7d).
     #[arg(long, value_parser = parse_duration)]
-    pub since: Option<Duration>,
+    pub(crate) since: Option<Duration>,
     /// Only events about this node (id or unique prefix).
     #[arg(long)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Only this action (node.approve) or group of actions (node).
     #[arg(long)]
-    pub action: Option<String>,
+    pub(crate) action: Option<String>,
     /// Most events shown, newest first.
     #[arg(long, default_value_t = 100,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub limit: u16,
+    pub(crate) limit: u16,
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum JoinTokensCommand {
+pub(crate) enum JoinTokensCommand {
     /// Create a join token; it is printed this once. Give it to the agents:
     /// llmlb-node --join-token-file FILE.
     Create {
@@ -282,7 +282,7 @@ pub enum JoinTokensCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RoleArg {
+pub(crate) enum RoleArg {
     /// Everything.
     Admin,
     /// Read-only.
@@ -302,35 +302,35 @@ impl From<RoleArg> for Role {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// The user to log in as.
     #[arg(long, default_value = "admin")]
-    pub username: String,
+    pub(crate) username: String,
     /// Read the password from stdin instead of the terminal (for scripts).
     #[arg(long)]
-    pub password_stdin: bool,
+    pub(crate) password_stdin: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct MigrateArgs {
+pub(crate) struct MigrateArgs {
     /// The legacy nodes.json file.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Validate and report what would happen, without writing anything.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// What to do with a record whose id the daemon already has.
     #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
-    pub on_conflict: ConflictArg,
+    pub(crate) on_conflict: ConflictArg,
     /// Keep the file where it is instead of renaming it to FILE.migrated.
     #[arg(long)]
-    pub keep: bool,
+    pub(crate) keep: bool,
     /// Records per request.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub batch_size: u64,
+    pub(crate) batch_size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConflictArg {
+pub(crate) enum ConflictArg {
     /// Leave the existing node as it is.
     Skip,
     /// Replace the existing node's fields with the record's.

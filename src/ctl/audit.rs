@@ -9,7 +9,7 @@ use super::nodes::resolve_node;
 use super::output::{self, stdout_color};
 use super::{show, CmdResult};
 
-pub async fn run(args: &CtlArgs, cmd: &AuditArgs) -> CmdResult {
+pub(crate) async fn run(args: &CtlArgs, cmd: &AuditArgs) -> CmdResult {
     let client = connect(args, true)?;
     let now = Utc::now();
     let mut query = vec![("limit", cmd.limit.to_string())];

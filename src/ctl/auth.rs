@@ -8,10 +8,10 @@ use super::connection::{client_for, session_file, SavedSession};
 use super::error::CtlError;
 use super::escape::escape;
 use super::{print_value, CmdResult};
-use crate::fsutil::write_private;
+use crate::common::fsutil::write_private;
 use crate::secret::Secret;
 
-pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
+pub(crate) async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
     let password = if cmd.password_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -67,7 +67,7 @@ pub async fn login(args: &CtlArgs, cmd: &LoginArgs) -> CmdResult {
     Ok(())
 }
 
-pub async fn logout(args: &CtlArgs) -> CmdResult {
+pub(crate) async fn logout(args: &CtlArgs) -> CmdResult {
     let path = session_file().ok_or_else(|| CtlError::new("no saved session"))?;
     let saved: SavedSession = match std::fs::read_to_string(&path) {
         Ok(t) => serde_json::from_str(&t).map_err(|_| {

@@ -8,13 +8,12 @@ use super::args::CtlArgs;
 use super::error::CtlError;
 use super::escape::escape;
 use crate::client::Client;
-use crate::daemon::auth::ADMIN_TOKEN_FILE;
-use crate::daemon::config::default_data_dir;
+use crate::common::paths::{self, ADMIN_TOKEN_FILE};
 use crate::secret::Secret;
 
 /// Where the token came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenSource {
+pub(crate) enum TokenSource {
     Flag,
     File(PathBuf),
     Saved(PathBuf),
@@ -22,7 +21,7 @@ pub enum TokenSource {
 
 /// The session `llmlbctl login` saves.
 #[derive(Serialize, Deserialize)]
-pub struct SavedSession {
+pub(crate) struct SavedSession {
     pub url: String,
     pub username: String,
     pub token: String,
@@ -30,12 +29,8 @@ pub struct SavedSession {
 }
 
 /// `$XDG_CONFIG_HOME/llmlb/session.json`, else `~/.config/llmlb/session.json`.
-pub fn session_file() -> Option<PathBuf> {
-    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let base = non_empty("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("llmlb").join("session.json"))
+pub(crate) fn session_file() -> Option<PathBuf> {
+    paths::ctl_config_dir().map(|d| d.join("session.json"))
 }
 
 fn read_token_file(path: &Path) -> Result<Option<Secret>, std::io::Error> {
@@ -48,12 +43,12 @@ fn read_token_file(path: &Path) -> Result<Option<Secret>, std::io::Error> {
 }
 
 /// The admin.token files looked at, in order.
-pub fn admin_token_candidates() -> Vec<PathBuf> {
+pub(crate) fn admin_token_candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Some(d) = std::env::var_os("LLMLB_DATA_DIR").filter(|v| !v.is_empty()) {
+    if let Some(d) = paths::non_empty("LLMLB_DATA_DIR") {
         out.push(PathBuf::from(d).join(ADMIN_TOKEN_FILE));
     }
-    if let Some(d) = default_data_dir() {
+    if let Some(d) = paths::daemon_data_dir() {
         out.push(d.join(ADMIN_TOKEN_FILE));
     }
     // The systemd unit keeps its state here (StateDirectory=llmlb).
@@ -63,7 +58,7 @@ pub fn admin_token_candidates() -> Vec<PathBuf> {
 }
 
 /// The credential to use, in the documented order.
-pub fn discover_token(args: &CtlArgs) -> Result<Option<(Secret, TokenSource)>, CtlError> {
+pub(crate) fn discover_token(args: &CtlArgs) -> Result<Option<(Secret, TokenSource)>, CtlError> {
     if let Some(t) = args
         .token
         .as_deref()
@@ -109,7 +104,7 @@ fn same_url(a: &str, b: &str) -> bool {
 
 /// A client for the daemon. With `need_token`, no credential is an error
 /// that says how to pass one.
-pub fn connect(args: &CtlArgs, need_token: bool) -> Result<Client, CtlError> {
+pub(crate) fn connect(args: &CtlArgs, need_token: bool) -> Result<Client, CtlError> {
     let token = discover_token(args)?;
     if need_token && token.is_none() {
         return Err(
@@ -129,7 +124,11 @@ pub fn connect(args: &CtlArgs, need_token: bool) -> Result<Client, CtlError> {
 
 /// A client for the daemon at `url`, trusting it as --ca-cert or
 /// --fingerprint say (the system's roots without them).
-pub fn client_for(args: &CtlArgs, url: &str, token: Option<Secret>) -> Result<Client, CtlError> {
+pub(crate) fn client_for(
+    args: &CtlArgs,
+    url: &str,
+    token: Option<Secret>,
+) -> Result<Client, CtlError> {
     let trust = crate::tls::Trust::from_flags(
         args.ca_cert.as_deref(),
         args.fingerprint.as_ref(),
@@ -140,7 +139,7 @@ pub fn client_for(args: &CtlArgs, url: &str, token: Option<Secret>) -> Result<Cl
 
 /// Resolves an id or a unique prefix of at least 4 characters among `ids`
 /// (with a label for each, shown when the prefix is ambiguous).
-pub fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     what: &str,
     given: &str,
     candidates: impl IntoIterator<Item = (&'a str, String)>,

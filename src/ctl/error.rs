@@ -5,27 +5,27 @@ use super::escape::{escape, escape_text};
 use crate::client::{Client, ClientError};
 
 #[derive(Debug)]
-pub struct CtlError {
+pub(crate) struct CtlError {
     pub message: String,
     pub hint: Option<String>,
 }
 
 impl CtlError {
-    pub fn new(message: impl Into<String>) -> CtlError {
+    pub(crate) fn new(message: impl Into<String>) -> CtlError {
         CtlError {
             message: message.into(),
             hint: None,
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> CtlError {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> CtlError {
         self.hint = Some(hint.into());
         self
     }
 
     /// Turns a client error into a sentence and a hint fitting the cause.
     /// What the daemon (or whatever answered) said is escaped for a terminal.
-    pub fn from_client(e: ClientError, client: &Client) -> CtlError {
+    pub(crate) fn from_client(e: ClientError, client: &Client) -> CtlError {
         match &e {
             ClientError::Unreachable { url, reason } => CtlError::new(format!(
                 "cannot reach the daemon at {}: {}",
@@ -60,7 +60,7 @@ impl CtlError {
         }
     }
 
-    pub fn render(&self, color: bool) -> String {
+    pub(crate) fn render(&self, color: bool) -> String {
         let (red, yellow, reset) = if color {
             ("\x1b[31m", "\x1b[33m", "\x1b[0m")
         } else {

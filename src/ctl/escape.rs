@@ -12,18 +12,18 @@ use std::fmt::Write;
 
 /// Whether `c` must not reach a terminal as is (see
 /// [`crate::api::is_unsafe_char`]).
-pub use crate::api::is_unsafe_char as is_unsafe;
+pub(crate) use crate::api::is_unsafe_char as is_unsafe;
 
 /// `s` with every unsafe character written out: ESC as `\e`, newline, tab
 /// and carriage return as `\n`, `\t`, `\r`, the other C0 controls and DEL
 /// as `\xNN`, the rest as `\u{NNNN}`.
-pub fn escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
     escape_keeping(s, &[])
 }
 
 /// As [`escape`], but newlines and tabs stay: for free text an administrator
 /// wrote on several lines (a node's notes), shown on its own rows.
-pub fn escape_text(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape_text(s: &str) -> Cow<'_, str> {
     escape_keeping(s, &['\n', '\t'])
 }
 

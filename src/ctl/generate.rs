@@ -13,7 +13,7 @@ use crate::daemon::config::DaemonArgs;
 use crate::node::NodeArgs;
 
 /// The clap command of each binary.
-pub fn commands() -> Vec<clap::Command> {
+pub(crate) fn commands() -> Vec<clap::Command> {
     vec![
         DaemonArgs::command(),
         CtlArgs::command(),
@@ -21,7 +21,7 @@ pub fn commands() -> Vec<clap::Command> {
     ]
 }
 
-pub const SHELLS: [Shell; 5] = [
+pub(crate) const SHELLS: [Shell; 5] = [
     Shell::Bash,
     Shell::Zsh,
     Shell::Fish,
@@ -30,7 +30,7 @@ pub const SHELLS: [Shell; 5] = [
 ];
 
 /// Prints `llmlbctl`'s completion script for `shell`.
-pub fn print_completions(shell: Shell) {
+pub(crate) fn print_completions(shell: Shell) {
     let mut cmd = CtlArgs::command();
     clap_complete::generate(shell, &mut cmd, "llmlbctl", &mut std::io::stdout());
 }

@@ -11,10 +11,9 @@ use super::error::CtlError;
 use super::output;
 use super::CmdResult;
 use crate::api::import::ImportReport;
-use crate::daemon::import::migrated_name;
 use crate::legacy;
 
-pub async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
+pub(crate) async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
     let path = &cmd.file;
     let text = std::fs::read_to_string(path)
         .map_err(|e| CtlError::new(format!("cannot read {}: {e}", path.display())))?;
@@ -76,7 +75,7 @@ pub async fn run(args: &CtlArgs, cmd: &MigrateArgs) -> CmdResult {
     let renamed = if cmd.dry_run || cmd.keep || !total.invalid.is_empty() {
         None
     } else {
-        let target = migrated_name(path);
+        let target = legacy::migrated_name(path);
         std::fs::rename(path, &target).map_err(|e| {
             CtlError::new(format!(
                 "imported, but cannot rename {} to {}: {e}",

@@ -1,19 +1,19 @@
 //! `llmlbctl`: every admin operation as a subcommand over the daemon's HTTP
 //! API. One file per command group; tables and JSON in `output.rs`.
 
-pub mod api_keys;
+pub(crate) mod api_keys;
 pub mod args;
-pub mod audit;
-pub mod auth;
-pub mod connection;
-pub mod error;
-pub mod escape;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod connection;
+pub(crate) mod error;
+pub(crate) mod escape;
 pub mod generate;
-pub mod join_tokens;
-pub mod migrate;
-pub mod nodes;
-pub mod output;
-pub mod prompt;
+pub(crate) mod join_tokens;
+pub(crate) mod migrate;
+pub(crate) mod nodes;
+pub(crate) mod output;
+pub(crate) mod prompt;
 
 use std::io::Write;
 
@@ -22,7 +22,7 @@ use self::error::CtlError;
 use crate::client::{Client, Reply};
 
 /// What a command printed and how it ended.
-pub type CmdResult = Result<(), CtlError>;
+pub(crate) type CmdResult = Result<(), CtlError>;
 
 /// Runs one invocation; returns the process exit code (0 success, 1 failure).
 pub async fn run(args: CtlArgs) -> i32 {
@@ -62,7 +62,7 @@ async fn dispatch(args: &CtlArgs) -> CmdResult {
 
 /// Prints a reply: the daemon's JSON as is (`-o json`), or the table
 /// `render` builds from the decoded value.
-pub fn show<T: serde::de::DeserializeOwned>(
+pub(crate) fn show<T: serde::de::DeserializeOwned>(
     args: &CtlArgs,
     client: &Client,
     reply: &Reply<T>,
@@ -85,7 +85,11 @@ pub fn show<T: serde::de::DeserializeOwned>(
 }
 
 /// Prints an answer of llmlbctl's own (where the daemon answers nothing).
-pub fn print_value(args: &CtlArgs, value: &serde_json::Value, render: impl FnOnce() -> String) {
+pub(crate) fn print_value(
+    args: &CtlArgs,
+    value: &serde_json::Value,
+    render: impl FnOnce() -> String,
+) {
     let text = match args.output {
         OutputFormat::Json => value.to_string(),
         OutputFormat::Table => render(),

@@ -11,7 +11,7 @@ use super::{prompt, show, CmdResult};
 use crate::api::nodes::{NodeView, PatchNodeRequest};
 use crate::client::Client;
 
-pub async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
+pub(crate) async fn run(args: &CtlArgs, cmd: &NodesCommand) -> CmdResult {
     let client = connect(args, true)?;
     let err = |e| CtlError::from_client(e, &client);
     let now = Utc::now();
@@ -194,7 +194,7 @@ fn pick(all: &[NodeView], given: &str) -> Result<String, CtlError> {
 }
 
 /// Resolves an id or prefix; a full id skips the listing.
-pub async fn resolve_node(client: &Client, given: &str) -> Result<String, CtlError> {
+pub(crate) async fn resolve_node(client: &Client, given: &str) -> Result<String, CtlError> {
     if uuid::Uuid::parse_str(given).is_ok() {
         return Ok(given.to_string());
     }

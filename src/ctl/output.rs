@@ -17,12 +17,12 @@ use crate::api::nodes::{GpuDevice, NodeStatus, NodeView};
 use crate::api::status::StatusResponse;
 
 /// Colour on stdout: a terminal, and `NO_COLOR` unset.
-pub fn stdout_color() -> bool {
+pub(crate) fn stdout_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Colour on stderr: a terminal, and `NO_COLOR` unset.
-pub fn stderr_color() -> bool {
+pub(crate) fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
@@ -70,7 +70,7 @@ fn header(t: &mut Table, names: &[&str], color: bool) {
 }
 
 /// "12s ago", "5m ago", "3h ago", "2d ago"; "never" for none.
-pub fn relative(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+pub(crate) fn relative(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(t) = t else {
         return "never".into();
     };
@@ -87,7 +87,7 @@ pub fn relative(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 }
 
 /// "2× RTX 4090", several groups joined with ", "; "-" for none.
-pub fn gpu_summary(devices: &[GpuDevice]) -> String {
+pub(crate) fn gpu_summary(devices: &[GpuDevice]) -> String {
     if devices.is_empty() {
         return "-".into();
     }
@@ -102,7 +102,7 @@ pub fn gpu_summary(devices: &[GpuDevice]) -> String {
 }
 
 /// Custom name beside the machine name: "Rack 3 (gpu-07)", escaped.
-pub fn display_name(n: &NodeView) -> String {
+pub(crate) fn display_name(n: &NodeView) -> String {
     match n.custom_name.as_deref().filter(|s| !s.is_empty()) {
         Some(c) => format!("{} ({})", escape(c), escape(&n.machine_name)),
         None => escape(&n.machine_name).into_owned(),
@@ -110,7 +110,7 @@ pub fn display_name(n: &NodeView) -> String {
 }
 
 /// "10.0.0.7:8080" or "[fe80::1]:8080".
-pub fn address(ip: &str, port: u16) -> String {
+pub(crate) fn address(ip: &str, port: u16) -> String {
     let ip = escape(ip);
     if ip.contains(':') {
         format!("[{ip}]:{port}")
@@ -139,7 +139,7 @@ fn status_cell(s: NodeStatus, drained: bool, color: bool) -> Cell {
 
 /// "same machine name as 3f2a1b2c…" for a node that shares its machine
 /// name and runtime port with others.
-pub fn twins_note(n: &NodeView) -> Option<String> {
+pub(crate) fn twins_note(n: &NodeView) -> Option<String> {
     if n.same_machine_name_as.is_empty() {
         return None;
     }
@@ -174,7 +174,7 @@ fn models(n: &NodeView) -> String {
 }
 
 /// `nodes list`: pending nodes first, then by registration.
-pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> String {
+pub(crate) fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> String {
     if list.is_empty() {
         return "no nodes".into();
     }
@@ -281,7 +281,7 @@ pub fn nodes(list: &[NodeView], wide: bool, now: DateTime<Utc>, color: bool) -> 
 }
 
 /// `nodes show`: one node, field by field.
-pub fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
+pub(crate) fn node(n: &NodeView, now: DateTime<Utc>, color: bool) -> String {
     let mut t = table(color);
     let at = |v: Option<DateTime<Utc>>| match v {
         Some(v) => format!(
@@ -391,7 +391,7 @@ fn human_secs(s: u64) -> String {
     }
 }
 
-pub fn status(s: &StatusResponse) -> String {
+pub(crate) fn status(s: &StatusResponse) -> String {
     let mut t = table(false);
     let n = &s.nodes;
     for (k, v) in [
@@ -422,7 +422,7 @@ pub fn status(s: &StatusResponse) -> String {
     render(t)
 }
 
-pub fn api_keys(keys: &[ApiKeyView], now: DateTime<Utc>, color: bool) -> String {
+pub(crate) fn api_keys(keys: &[ApiKeyView], now: DateTime<Utc>, color: bool) -> String {
     if keys.is_empty() {
         return "no API keys".into();
     }
@@ -447,7 +447,7 @@ pub fn api_keys(keys: &[ApiKeyView], now: DateTime<Utc>, color: bool) -> String 
     render(t)
 }
 
-pub fn api_key_created(k: &ApiKeyCreated) -> String {
+pub(crate) fn api_key_created(k: &ApiKeyCreated) -> String {
     format!(
         "created API key {} ({}, role {})\n\n  {}\n\nThis secret is shown only now: store it \
          somewhere safe.",
@@ -459,7 +459,7 @@ pub fn api_key_created(k: &ApiKeyCreated) -> String {
 }
 
 /// `llmlbctl audit`: newest first.
-pub fn audit(entries: &[AuditEntry], now: DateTime<Utc>, color: bool) -> String {
+pub(crate) fn audit(entries: &[AuditEntry], now: DateTime<Utc>, color: bool) -> String {
     if entries.is_empty() {
         return "no audit events".into();
     }
@@ -503,7 +503,7 @@ pub fn audit(entries: &[AuditEntry], now: DateTime<Utc>, color: bool) -> String 
     render(t)
 }
 
-pub fn join_tokens(tokens: &[JoinTokenView], now: DateTime<Utc>, color: bool) -> String {
+pub(crate) fn join_tokens(tokens: &[JoinTokenView], now: DateTime<Utc>, color: bool) -> String {
     if tokens.is_empty() {
         return "no join tokens".into();
     }
@@ -550,7 +550,7 @@ pub fn join_tokens(tokens: &[JoinTokenView], now: DateTime<Utc>, color: bool) ->
     render(t)
 }
 
-pub fn join_token_created(t: &JoinTokenCreated) -> String {
+pub(crate) fn join_token_created(t: &JoinTokenCreated) -> String {
     let v = &t.view;
     format!(
         "created join token {}{} ({}, {}{})\n\n  {}\n\nThis token is shown only now. Give it to \
@@ -579,7 +579,11 @@ pub fn join_token_created(t: &JoinTokenCreated) -> String {
 
 /// The summary of a migration, with the reason for each invalid record.
 /// `position` maps a record index to "line:column" in the file.
-pub fn import_summary(r: &ImportReport, position: impl Fn(usize) -> String, color: bool) -> String {
+pub(crate) fn import_summary(
+    r: &ImportReport,
+    position: impl Fn(usize) -> String,
+    color: bool,
+) -> String {
     let mut t = table(color);
     header(
         &mut t,

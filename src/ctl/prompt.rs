@@ -6,7 +6,7 @@ use super::error::CtlError;
 
 /// Asks a yes/no question; `yes` answers it in advance. Without a terminal
 /// and without `yes`, refuses rather than guess.
-pub fn confirm(question: &str, yes: bool) -> Result<bool, CtlError> {
+pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool, CtlError> {
     if yes {
         return Ok(true);
     }

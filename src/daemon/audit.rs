@@ -10,7 +10,7 @@ use crate::store::audit::AuditRow;
 
 /// Who acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
+pub(crate) struct Actor {
     pub kind: &'static str,
     pub id: Option<String>,
     pub name: Option<String>,
@@ -19,7 +19,7 @@ pub struct Actor {
 
 impl Actor {
     /// The daemon itself: start-up import, automatic rotation.
-    pub fn daemon() -> Actor {
+    pub(crate) fn daemon() -> Actor {
         Actor {
             kind: "daemon",
             id: None,
@@ -29,7 +29,7 @@ impl Actor {
     }
 
     /// A caller without credentials (registration, login).
-    pub fn anonymous(source: IpAddr) -> Actor {
+    pub(crate) fn anonymous(source: IpAddr) -> Actor {
         Actor {
             kind: "anonymous",
             id: None,
@@ -38,7 +38,7 @@ impl Actor {
         }
     }
 
-    pub fn api_key(id: &str, name: Option<String>, source: IpAddr) -> Actor {
+    pub(crate) fn api_key(id: &str, name: Option<String>, source: IpAddr) -> Actor {
         Actor {
             kind: "api_key",
             id: Some(id.to_string()),
@@ -47,7 +47,7 @@ impl Actor {
         }
     }
 
-    pub fn user(username: &str, source: IpAddr) -> Actor {
+    pub(crate) fn user(username: &str, source: IpAddr) -> Actor {
         Actor {
             kind: "user",
             id: Some(username.to_string()),
@@ -56,7 +56,7 @@ impl Actor {
         }
     }
 
-    pub fn join_token(id: &str, source: Option<IpAddr>) -> Actor {
+    pub(crate) fn join_token(id: &str, source: Option<IpAddr>) -> Actor {
         Actor {
             kind: "join_token",
             id: Some(id.to_string()),
@@ -66,7 +66,7 @@ impl Actor {
     }
 
     /// A row of this actor's doing, at this moment.
-    pub fn did(
+    pub(crate) fn did(
         &self,
         action: &'static str,
         target: Option<&str>,
@@ -87,7 +87,12 @@ impl Actor {
     }
 
     /// [`Actor::did`] with outcome `ok`.
-    pub fn ok(&self, action: &'static str, target: &str, detail: impl Into<String>) -> AuditRow {
+    pub(crate) fn ok(
+        &self,
+        action: &'static str,
+        target: &str,
+        detail: impl Into<String>,
+    ) -> AuditRow {
         self.did(action, Some(target), "ok", detail)
     }
 }

@@ -22,27 +22,28 @@ use crate::api::auth::{
     api_key_lifetime_rule, ApiKeyCreated, ApiKeyView, CreateApiKeyRequest, LoginResponse, Role,
     MAX_API_KEY_LIFETIME_SECS,
 };
+use crate::common::paths::ADMIN_TOKEN_FILE;
 use crate::secret::{self, Secret, TokenHash, API_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::store::audit as audit_store;
 use crate::store::credentials::{self as cred, ApiKeyRow, SessionRow, UserRow};
 use crate::store::{Db, StoreError};
 
-/// Files the first start writes into the data dir.
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
-pub const ADMIN_PASSWORD_FILE: &str = "admin.password";
+/// Files the first start writes into the data dir (with
+/// [`ADMIN_TOKEN_FILE`], which llmlbctl reads too).
+pub(crate) const ADMIN_PASSWORD_FILE: &str = "admin.password";
 
 /// How long a dashboard session lasts.
-pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(12);
+pub(crate) const SESSION_TTL: chrono::Duration = chrono::Duration::hours(12);
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub(crate) struct Principal {
     pub role: Role,
     pub kind: PrincipalKind,
 }
 
 #[derive(Debug, Clone)]
-pub enum PrincipalKind {
+pub(crate) enum PrincipalKind {
     ApiKey { id: String },
     Session { id: String, username: String },
 }
@@ -55,18 +56,17 @@ struct Credential {
 }
 
 /// Bearer credentials in memory, mirrored from `api_keys` and `sessions`.
-pub struct Auth {
+pub(crate) struct Auth {
     creds: RwLock<HashMap<TokenHash, Credential>>,
     keys: RwLock<HashMap<String, ApiKeyRow>>,
     /// Key id → last use, written behind by [`Auth::flush`].
     used: Mutex<HashMap<String, DateTime<Utc>>>,
-    users: HashMap<String, (String, Role)>,
     db: Db,
     clock: SharedClock,
 }
 
 impl Auth {
-    pub fn load(db: Db, clock: SharedClock) -> Result<Auth, StoreError> {
+    pub(crate) fn load(db: Db, clock: SharedClock) -> Result<Auth, StoreError> {
         let now = clock.now_utc();
         let handle = db.clone();
         handle.with_conn(|conn| {
@@ -90,7 +90,6 @@ impl Auth {
                 creds: RwLock::new(creds),
                 keys: RwLock::new(keys),
                 used: Mutex::new(HashMap::new()),
-                users,
                 db,
                 clock,
             })
@@ -98,7 +97,7 @@ impl Auth {
     }
 
     /// Resolves a bearer token, or says why not.
-    pub fn authenticate(&self, token: &str) -> ApiResult<Principal> {
+    pub(crate) fn authenticate(&self, token: &str) -> ApiResult<Principal> {
         let hash = TokenHash::of(token);
         let creds = self.creds.read();
         let cred = creds
@@ -132,7 +131,7 @@ impl Auth {
     }
 
     /// Who `p` is, for the audit trail.
-    pub fn actor(&self, p: &Principal, source: std::net::IpAddr) -> Actor {
+    pub(crate) fn actor(&self, p: &Principal, source: std::net::IpAddr) -> Actor {
         match &p.kind {
             PrincipalKind::ApiKey { id } => {
                 Actor::api_key(id, self.keys.read().get(id).map(|k| k.name.clone()), source)
@@ -141,7 +140,7 @@ impl Auth {
         }
     }
 
-    pub fn list_keys(&self) -> Vec<ApiKeyView> {
+    pub(crate) fn list_keys(&self) -> Vec<ApiKeyView> {
         let used = self.used.lock().clone();
         let mut out: Vec<ApiKeyView> = self
             .keys
@@ -160,7 +159,11 @@ impl Auth {
         out
     }
 
-    pub fn create_key(&self, req: &CreateApiKeyRequest, actor: &Actor) -> ApiResult<ApiKeyCreated> {
+    pub(crate) fn create_key(
+        &self,
+        req: &CreateApiKeyRequest,
+        actor: &Actor,
+    ) -> ApiResult<ApiKeyCreated> {
         let name = req.name.trim();
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
             return Err(ApiError::bad_request(
@@ -212,7 +215,7 @@ impl Auth {
         Ok(created(&row, secret))
     }
 
-    pub fn rotate_key(&self, id: &str, actor: &Actor) -> ApiResult<ApiKeyCreated> {
+    pub(crate) fn rotate_key(&self, id: &str, actor: &Actor) -> ApiResult<ApiKeyCreated> {
         let secret = Secret::generate(API_KEY_PREFIX);
         let now = self.clock.now_utc();
         let mut keys = self.keys.write();
@@ -243,7 +246,7 @@ impl Auth {
         Ok(created(row, secret))
     }
 
-    pub fn delete_key(&self, id: &str, actor: &Actor) -> ApiResult<()> {
+    pub(crate) fn delete_key(&self, id: &str, actor: &Actor) -> ApiResult<()> {
         let mut keys = self.keys.write();
         let row = keys.get(id).ok_or_else(|| key_not_found(id))?;
         let audit = actor.ok("api_key.revoke", id, row.name.clone());
@@ -261,7 +264,7 @@ impl Auth {
     /// Checks a username and password (slow: argon2, in `slot`) and opens a
     /// session. Failures are counted in `guard`, which the caller asked
     /// beforehand whether the username and `source` may try at all.
-    pub fn login(
+    pub(crate) fn login(
         &self,
         guard: &LoginGuard,
         mut slot: PasswordSlot,
@@ -332,7 +335,7 @@ impl Auth {
     }
 
     /// Ends the session that `token` belongs to.
-    pub fn logout(&self, token: &str, source: IpAddr) -> ApiResult<()> {
+    pub(crate) fn logout(&self, token: &str, source: IpAddr) -> ApiResult<()> {
         let hash = TokenHash::of(token);
         let (id, username) = match self.creds.read().get(&hash).map(|c| &c.principal.kind) {
             Some(PrincipalKind::Session { id, username }) => (id.clone(), username.clone()),
@@ -360,7 +363,7 @@ impl Auth {
     }
 
     /// Writes last-use times of API keys and drops expired sessions.
-    pub fn flush(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
         // Copied, not taken: until the keys below carry them, listings read
         // the last uses from `used`, and a failed write keeps them there.
         let used: Vec<(String, DateTime<Utc>)> = self
@@ -392,11 +395,6 @@ impl Auth {
                 || c.expires_at.is_none_or(|e| e > now)
         });
         Ok(())
-    }
-
-    /// Usernames by id, for diagnostics.
-    pub fn user_count(&self) -> usize {
-        self.users.len()
     }
 }
 
@@ -453,7 +451,7 @@ fn short_id() -> String {
 /// their secrets to `admin.password` and `admin.token` (mode 0600). Existing
 /// files are never overwritten: if one is already there (say the database was
 /// removed but the data dir kept), its secret is adopted instead.
-pub fn bootstrap(db: &Db, clock: &SharedClock, data_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn bootstrap(db: &Db, clock: &SharedClock, data_dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
     if db.with_conn(cred::count_users)? > 0 {
         return Ok(());

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::duration::parse_duration;
+use crate::common::duration::parse_duration;
+use crate::common::logging::LogFormat;
 
 /// The llmlb daemon: node registry, admission, heartbeats and the HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -225,12 +226,6 @@ pub enum RegistrationMode {
     JoinToken,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 /// A rate in requests per second: a non-negative number.
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -264,7 +259,7 @@ fn parse_lockout(s: &str) -> Result<Duration, String> {
 
 impl DaemonArgs {
     /// The field limits the flags set.
-    pub fn field_limits(&self) -> crate::daemon::validate::FieldLimits {
+    pub(crate) fn field_limits(&self) -> crate::daemon::validate::FieldLimits {
         let n = |v: u32| v as usize;
         crate::daemon::validate::FieldLimits {
             gpu_devices: n(self.max_gpu_devices),
@@ -276,29 +271,15 @@ impl DaemonArgs {
     }
 
     /// The data dir: the flag, else the defaults of DESIGN.
-    pub fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data_dir {
             return Ok(d.clone());
         }
-        default_data_dir().ok_or_else(|| {
+        crate::common::paths::daemon_data_dir().ok_or_else(|| {
             anyhow::anyhow!(
                 "cannot find a data directory: none of STATE_DIRECTORY, XDG_DATA_HOME or HOME \
                  is set; pass --data-dir"
             )
         })
     }
-}
-
-/// `$STATE_DIRECTORY` (systemd; the first entry if several), else
-/// `$XDG_DATA_HOME/llmlb`, else `~/.local/share/llmlb`.
-pub fn default_data_dir() -> Option<PathBuf> {
-    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if let Some(s) = non_empty("STATE_DIRECTORY") {
-        let s = s.to_string_lossy().into_owned();
-        return s.split(':').next().map(PathBuf::from);
-    }
-    if let Some(x) = non_empty("XDG_DATA_HOME") {
-        return Some(PathBuf::from(x).join("llmlb"));
-    }
-    non_empty("HOME").map(|h| PathBuf::from(h).join(".local/share/llmlb"))
 }

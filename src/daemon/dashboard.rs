@@ -43,7 +43,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The dashboard's routes (outside `/v0`, so not in the OpenAPI document).
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/dashboard") }))
         .route("/dashboard", get(index))

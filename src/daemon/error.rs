@@ -10,8 +10,11 @@ use super::registry::RegistryError;
 use crate::api::ErrorBody;
 use crate::store::StoreError;
 
+// `pub`, not `pub(crate)`, only while the extractors of `extract.rs` are
+// `pub` and name it as their `Rejection` (E0446 otherwise); both become
+// `pub(crate)` with the proxy rewrite.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
@@ -20,7 +23,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -31,36 +38,40 @@ impl ApiError {
 
     /// 429: the caller sent too much; it may try again after `retry_after`
     /// seconds (sent as `Retry-After`).
-    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after: u64) -> ApiError {
+    pub(crate) fn too_many(
+        code: &'static str,
+        message: impl Into<String>,
+        retry_after: u64,
+    ) -> ApiError {
         ApiError {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
     /// A failure of the daemon itself. The cause goes to the log; the client
     /// gets a sentence without internals.
-    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error while serving a request");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,7 +144,7 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {

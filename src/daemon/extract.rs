@@ -20,7 +20,7 @@ use crate::secret::TokenHash;
 /// from the moment the request's head was read ([`body_deadline`]).
 static BODY_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
 
-pub fn set_body_timeout(timeout: std::time::Duration) {
+pub(crate) fn set_body_timeout(timeout: std::time::Duration) {
     let ms = u64::try_from(timeout.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);
@@ -54,10 +54,10 @@ pub(crate) fn body_timed_out() -> ApiError {
 
 /// A JSON body. Malformed JSON → 400 `invalid_json`, wrong shape → 400
 /// `invalid_body`, too large → 413 `body_too_large`.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 /// Like [`ApiJson`], but an empty body reads as `T::default()`.
-pub struct OptionalJson<T>(pub T);
+pub(crate) struct OptionalJson<T>(pub T);
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -121,7 +121,7 @@ pub(crate) async fn read_body(
 /// fields it skips or in a struct read from an array: bytes that are not
 /// UTF-8, `\u` escapes of half a surrogate pair, and a top level that is
 /// not an object.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_json_text(bytes)?;
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
@@ -226,7 +226,7 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
 }
 
 /// The raw bearer token of a request.
-pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| {
@@ -247,7 +247,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// The token of an `Authorization: Bearer <token>` value.
-pub fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
@@ -276,10 +276,10 @@ fn require(parts: &Parts, state: &AppState, allowed: &[Role]) -> Result<Principa
 }
 
 /// An admin caller, and who it is for the audit trail.
-pub struct Admin(#[allow(dead_code)] pub Principal, pub super::audit::Actor);
+pub(crate) struct Admin(#[allow(dead_code)] pub Principal, pub super::audit::Actor);
 
 /// A caller that may read the fleet (viewer or admin).
-pub struct Viewer(#[allow(dead_code)] pub Principal);
+pub(crate) struct Viewer(#[allow(dead_code)] pub Principal);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -304,7 +304,7 @@ impl FromRequestParts<AppState> for Viewer {
 }
 
 /// The hash of the `X-Node-Token` header.
-pub struct NodeToken(pub TokenHash);
+pub(crate) struct NodeToken(pub TokenHash);
 
 impl axum::extract::OptionalFromRequestParts<AppState> for NodeToken {
     type Rejection = std::convert::Infallible;
@@ -344,7 +344,7 @@ impl FromRequestParts<AppState> for NodeToken {
 /// The address the request came from (the TCP peer). Requests that did not
 /// come over a socket read as `0.0.0.0`.
 #[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub std::net::IpAddr);
+pub(crate) struct ClientIp(pub std::net::IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -360,7 +360,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// Takes a token from `limiter` for `ip`, or answers 429 `rate_limited`.
-pub fn rate_limited(
+pub(crate) fn rate_limited(
     limiter: &super::limits::RateLimiter,
     ip: std::net::IpAddr,
     what: &str,
@@ -379,7 +379,7 @@ pub fn rate_limited(
 }
 
 /// The hash of the `X-Join-Token` header, if the request has one.
-pub struct JoinToken(pub Option<TokenHash>);
+pub(crate) struct JoinToken(pub Option<TokenHash>);
 
 impl<S: Send + Sync> FromRequestParts<S> for JoinToken {
     type Rejection = std::convert::Infallible;
@@ -398,7 +398,7 @@ impl<S: Send + Sync> FromRequestParts<S> for JoinToken {
 }
 
 /// A body of up to [`IMPORT_BODY_LIMIT`] bytes, for imports.
-pub struct ImportBody(pub Bytes);
+pub(crate) struct ImportBody(pub Bytes);
 
 impl FromRequest<AppState> for ImportBody {
     type Rejection = ApiError;
@@ -409,7 +409,7 @@ impl FromRequest<AppState> for ImportBody {
 }
 
 /// The `{id}` of a path. Bad percent-encoding → 400 `invalid_id`.
-pub struct Id(pub String);
+pub(crate) struct Id(pub String);
 
 impl FromRequestParts<AppState> for Id {
     type Rejection = ApiError;
@@ -426,7 +426,7 @@ impl FromRequestParts<AppState> for Id {
 }
 
 /// A query string. Unreadable → 400 `invalid_query`.
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;

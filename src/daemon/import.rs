@@ -2,7 +2,7 @@
 //! `<data-dir>/nodes.json` and `POST /v0/import/nodes`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde_json::value::RawValue;
@@ -14,11 +14,11 @@ use crate::api::import::{ImportReport, InvalidRecord, OnConflict};
 use crate::legacy;
 
 /// Name of the legacy file looked for in the data dir at start-up.
-pub const LEGACY_FILE: &str = "nodes.json";
+pub(crate) const LEGACY_FILE: &str = "nodes.json";
 
 /// Imports records in one transaction. Idempotent by node id: with
 /// [`OnConflict::Skip`] a second run changes nothing.
-pub fn import(
+pub(crate) fn import(
     registry: &Registry,
     records: &[&RawValue],
     first_index: usize,
@@ -85,7 +85,7 @@ pub fn import(
 /// `nodes.json.migrated`. Refuses (an error, so the daemon does not start)
 /// when the file cannot be read as a whole or holds an invalid record;
 /// nothing is written then.
-pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Result<()> {
     let path = data_dir.join(LEGACY_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -149,7 +149,7 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
         report.invalid.is_empty(),
         "the dry run found no invalid record"
     );
-    let target = migrated_name(&path);
+    let target = legacy::migrated_name(&path);
     std::fs::rename(&path, &target).with_context(|| {
         format!(
             "imported {} but could not rename it to {}; rename it by hand so it is not \
@@ -166,16 +166,4 @@ pub fn import_legacy_file(registry: &Registry, data_dir: &Path) -> anyhow::Resul
         "imported legacy nodes"
     );
     Ok(())
-}
-
-/// `nodes.json.migrated`, or `nodes.json.migrated.N` if earlier runs left one.
-pub fn migrated_name(path: &Path) -> PathBuf {
-    let base = PathBuf::from(format!("{}.migrated", path.display()));
-    if !base.exists() {
-        return base;
-    }
-    (1..)
-        .map(|n| PathBuf::from(format!("{}.{n}", base.display())))
-        .find(|p| !p.exists())
-        .expect("some suffix is free")
 }

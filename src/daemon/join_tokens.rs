@@ -25,7 +25,7 @@ use crate::store::{Db, StoreError};
 
 /// What a valid join token gives the node that registers with it.
 #[derive(Debug, Clone)]
-pub struct Grant {
+pub(crate) struct Grant {
     pub token_id: String,
     pub tags: Vec<String>,
     pub auto_approve: bool,
@@ -37,7 +37,7 @@ struct Inner {
     by_hash: HashMap<TokenHash, String>,
 }
 
-pub struct JoinTokens {
+pub(crate) struct JoinTokens {
     inner: RwLock<Inner>,
     db: Db,
     clock: SharedClock,
@@ -56,7 +56,7 @@ fn view(t: &JoinTokenRow) -> JoinTokenView {
     }
 }
 
-pub fn not_found(id: &str) -> ApiError {
+pub(crate) fn not_found(id: &str) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         "join_token_not_found",
@@ -65,7 +65,7 @@ pub fn not_found(id: &str) -> ApiError {
 }
 
 impl JoinTokens {
-    pub fn load(db: Db, clock: SharedClock) -> Result<JoinTokens, StoreError> {
+    pub(crate) fn load(db: Db, clock: SharedClock) -> Result<JoinTokens, StoreError> {
         let rows = db.with_conn(store::load_all)?;
         let mut inner = Inner::default();
         for t in rows {
@@ -79,14 +79,18 @@ impl JoinTokens {
         })
     }
 
-    pub fn list(&self) -> Vec<JoinTokenView> {
+    pub(crate) fn list(&self) -> Vec<JoinTokenView> {
         let inner = self.inner.read();
         let mut out: Vec<JoinTokenView> = inner.by_id.values().map(view).collect();
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         out
     }
 
-    pub fn create(&self, req: &ValidJoinToken, actor: &Actor) -> ApiResult<JoinTokenCreated> {
+    pub(crate) fn create(
+        &self,
+        req: &ValidJoinToken,
+        actor: &Actor,
+    ) -> ApiResult<JoinTokenCreated> {
         let now = self.clock.now_utc();
         let secret = Secret::generate(JOIN_TOKEN_PREFIX);
         let row = JoinTokenRow {
@@ -137,7 +141,7 @@ impl JoinTokens {
         })
     }
 
-    pub fn revoke(&self, id: &str, actor: &Actor) -> ApiResult<()> {
+    pub(crate) fn revoke(&self, id: &str, actor: &Actor) -> ApiResult<()> {
         let audit = actor.ok("join_token.revoke", id, "");
         let mut held = self.db.lock();
         held.transaction(|tx| -> ApiResult<()> {
@@ -160,7 +164,11 @@ impl JoinTokens {
     /// What a registration carrying the token with this hash may do at
     /// `now`. Call under the store lock (the registration does); a check
     /// without it is only a pre-check.
-    pub fn grant(&self, hash: &TokenHash, now: DateTime<Utc>) -> Result<Grant, RegistryError> {
+    pub(crate) fn grant(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, RegistryError> {
         let inner = self.inner.read();
         let t = inner
             .by_hash
@@ -180,12 +188,12 @@ impl JoinTokens {
 
     /// [`JoinTokens::grant`] at the time of the daemon's clock, as the
     /// pre-check before a registration's probe.
-    pub fn grant_now(&self, hash: &TokenHash) -> Result<Grant, RegistryError> {
+    pub(crate) fn grant_now(&self, hash: &TokenHash) -> Result<Grant, RegistryError> {
         self.grant(hash, self.clock.now_utc())
     }
 
     /// Counts a use in memory, after it was committed.
-    pub fn used(&self, id: &str, at: DateTime<Utc>) {
+    pub(crate) fn used(&self, id: &str, at: DateTime<Utc>) {
         if let Some(t) = self.inner.write().by_id.get_mut(id) {
             t.uses_left = t.uses_left.map(|u| u.saturating_sub(1));
             t.last_used_at = Some(at);

@@ -7,13 +7,13 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::ser::{CompactFormatter, Formatter};
 
 /// Appends `"key":` (the key must need no escaping).
-pub fn key(out: &mut Vec<u8>, name: &str) {
+pub(super) fn key(out: &mut Vec<u8>, name: &str) {
     out.push(b'"');
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
 }
 
-pub fn bool(out: &mut Vec<u8>, v: bool) {
+pub(super) fn bool(out: &mut Vec<u8>, v: bool) {
     out.extend_from_slice(if v { b"true" } else { b"false" });
 }
 
@@ -21,16 +21,16 @@ pub fn bool(out: &mut Vec<u8>, v: bool) {
 // so they cannot differ from what it writes elsewhere. Writing into a Vec
 // cannot fail.
 
-pub fn uint(out: &mut Vec<u8>, v: u32) {
+pub(super) fn uint(out: &mut Vec<u8>, v: u32) {
     let _ = CompactFormatter.write_u32(out, v);
 }
 
-pub fn int(out: &mut Vec<u8>, v: i64) {
+pub(super) fn int(out: &mut Vec<u8>, v: i64) {
     let _ = CompactFormatter.write_i64(out, v);
 }
 
 /// An `f32`; `null` when not finite, as serde_json does.
-pub fn float(out: &mut Vec<u8>, v: f32) {
+pub(super) fn float(out: &mut Vec<u8>, v: f32) {
     if v.is_finite() {
         let _ = CompactFormatter.write_f32(out, v);
     } else {
@@ -39,7 +39,7 @@ pub fn float(out: &mut Vec<u8>, v: f32) {
 }
 
 /// `null` for `None`, else what `write` writes.
-pub fn opt<T: Copy>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+pub(super) fn opt<T: Copy>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
     match v {
         Some(v) => write(out, v),
         None => out.extend_from_slice(b"null"),
@@ -49,7 +49,7 @@ pub fn opt<T: Copy>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec
 /// A UTC time as chrono's serde form: `2026-11-24T01:02:03.456Z`, with 0, 3,
 /// 6 or 9 fraction digits (as few as show the value exactly) and a leap
 /// second as `:60`.
-pub fn time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
+pub(super) fn time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
     let year = t.year();
     if !(0..=9999).contains(&year) {
         // Signed, wider years: rare enough to leave to chrono.

@@ -50,7 +50,7 @@ const MAX_HEADERS: usize = 64;
 const MAX_AHEAD: usize = 64 * 1024;
 
 /// What every connection of one HTTP worker needs.
-pub struct Ctx {
+pub(super) struct Ctx {
     pub state: AppState,
     pub app: Router,
     pub http: http1::Builder,
@@ -61,7 +61,7 @@ pub struct Ctx {
 /// or TLS over it) and the address it comes from. The lane watches a
 /// client only by reading from it, never by peeking at the socket, since
 /// under TLS the socket's bytes are records, not the request.
-pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+pub(super) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     fn peer_addr(&self) -> Option<std::net::SocketAddr>;
 }
 
@@ -79,7 +79,11 @@ impl ClientIo for tokio_rustls::server::TlsStream<TcpStream> {
 
 /// Serves one client connection until it closes, or until `shutdown` says
 /// so while the connection is idle.
-pub async fn serve<S: ClientIo>(mut client: S, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
+pub(super) async fn serve<S: ClientIo>(
+    mut client: S,
+    ctx: Arc<Ctx>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     if ctx.state.proxy.config().entry == ProxyEntry::Hyper {
         return full_stack(client, Bytes::new(), &ctx, shutdown).await;
     }

@@ -21,7 +21,7 @@ const MAX_SOURCES: usize = 65_536;
 /// A source address as the limiter counts it: IPv4 whole (also when written
 /// as `::ffff:a.b.c.d`), IPv6 by its /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceKey {
+pub(crate) enum SourceKey {
     V4(u32),
     V6Prefix(u64),
     /// Everything that found the table full.
@@ -29,7 +29,7 @@ pub enum SourceKey {
 }
 
 impl SourceKey {
-    pub fn of(ip: IpAddr) -> SourceKey {
+    pub(crate) fn of(ip: IpAddr) -> SourceKey {
         match ip {
             IpAddr::V4(v4) => SourceKey::V4(u32::from(v4)),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -48,7 +48,7 @@ struct Bucket {
 
 /// A token bucket per source: `per_sec` requests a second on average, up to
 /// `burst` at once. A rate of 0 turns the limit off.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     per_sec: f64,
     burst: f64,
     buckets: Mutex<Table>,
@@ -61,7 +61,7 @@ struct Table {
 }
 
 impl RateLimiter {
-    pub fn new(per_sec: f64, burst: u32) -> RateLimiter {
+    pub(crate) fn new(per_sec: f64, burst: u32) -> RateLimiter {
         RateLimiter {
             per_sec: per_sec.max(0.0),
             burst: f64::from(burst.max(1)),
@@ -72,12 +72,12 @@ impl RateLimiter {
         }
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.per_sec > 0.0
     }
 
     /// Takes one token for `ip`, or says how long until one is there.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         self.check_at(ip, Instant::now())
     }
 
@@ -130,7 +130,7 @@ impl RateLimiter {
     }
 
     /// Periodic upkeep: forgets sources whose bucket is full again.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         let now = Instant::now();
         let mut table = self.buckets.lock();
         table.pruned_at = None;
@@ -144,7 +144,7 @@ impl RateLimiter {
 }
 
 /// Whole seconds for a `Retry-After` header (at least 1).
-pub fn retry_after_secs(wait: Duration) -> u64 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 

@@ -14,11 +14,11 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-pub const LOCK_FILE: &str = "llmlbd.lock";
+pub(crate) const LOCK_FILE: &str = "llmlbd.lock";
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub(crate) enum LockError {
     #[error(
         "another llmlbd ({holder}) is using the data dir {}: it holds the lock file {}. Stop \
          that daemon first, or start this one with another --data-dir",
@@ -39,14 +39,13 @@ pub enum LockError {
 
 /// The held lock; dropping it (closing the file) releases it.
 #[derive(Debug)]
-pub struct DataDirLock {
+pub(crate) struct DataDirLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl DataDirLock {
     /// Takes the lock on `dir` without waiting, and writes our pid into it.
-    pub fn acquire(dir: &Path) -> Result<DataDirLock, LockError> {
+    pub(crate) fn acquire(dir: &Path) -> Result<DataDirLock, LockError> {
         let path = dir.join(LOCK_FILE);
         let io = |source| LockError::Io {
             file: path.clone(),
@@ -76,11 +75,7 @@ impl DataDirLock {
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(DataDirLock { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(DataDirLock { _file: file })
     }
 }
 
@@ -108,7 +103,7 @@ mod tests {
         let first = DataDirLock::acquire(dir.path()).unwrap();
         let pid = std::process::id();
         assert_eq!(
-            std::fs::read_to_string(first.path()).unwrap(),
+            std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
             format!("{pid}\n")
         );
         let err = DataDirLock::acquire(dir.path()).unwrap_err();
@@ -120,9 +115,9 @@ mod tests {
             "{text}"
         );
         drop(first);
-        let again = DataDirLock::acquire(dir.path()).expect("free once dropped");
+        let _again = DataDirLock::acquire(dir.path()).expect("free once dropped");
         assert_eq!(
-            std::fs::read_to_string(again.path()).unwrap(),
+            std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
             format!("{pid}\n")
         );
     }

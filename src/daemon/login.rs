@@ -37,18 +37,18 @@ use super::limits::{retry_after_secs, SourceKey};
 use crate::secret::{self, TokenHash};
 
 /// Password checks that may run at once.
-pub const HASH_SLOTS: usize = 2;
+pub(crate) const HASH_SLOTS: usize = 2;
 /// How long an attempt waits for a free slot before it is refused.
-pub const SLOT_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const SLOT_WAIT: Duration = Duration::from_secs(2);
 /// Most usernames, and most addresses, tracked one by one.
 const MAX_TRACKED: usize = 16_384;
 /// The longest lockout.
-pub const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// What the log says instead of a username that does not exist.
-pub const UNKNOWN_USER: &str = "unknown user";
+pub(crate) const UNKNOWN_USER: &str = "unknown user";
 
 #[derive(Debug, Clone, Copy)]
-pub struct LockoutConfig {
+pub(crate) struct LockoutConfig {
     /// Failures after which attempts are refused for a while.
     pub threshold: u32,
     /// The first lock; each failure after it doubles the next.
@@ -211,7 +211,7 @@ impl<K: Hash + Eq + Copy> Table<K> {
 }
 
 /// Lockouts and the password-hashing slots of `POST /v0/auth/login`.
-pub struct LoginGuard {
+pub(crate) struct LoginGuard {
     cfg: LockoutConfig,
     users: Mutex<Table<[u8; 32]>>,
     sources: Mutex<Table<SourceKey>>,
@@ -224,7 +224,7 @@ fn user_key(username: &str) -> [u8; 32] {
 }
 
 impl LoginGuard {
-    pub fn new(cfg: LockoutConfig) -> LoginGuard {
+    pub(crate) fn new(cfg: LockoutConfig) -> LoginGuard {
         LoginGuard {
             cfg,
             users: Mutex::new(Table::new()),
@@ -236,7 +236,7 @@ impl LoginGuard {
 
     /// Refuses an attempt for `username` from `source` while either is
     /// locked: 429 `login_locked` with the time left.
-    pub fn check(&self, username: &str, source: IpAddr) -> Result<(), ApiError> {
+    pub(crate) fn check(&self, username: &str, source: IpAddr) -> Result<(), ApiError> {
         let now = Instant::now();
         let user = self.users.lock().locked(user_key(username), now);
         let addr = self.sources.lock().locked(SourceKey::of(source), now);
@@ -259,7 +259,7 @@ impl LoginGuard {
 
     /// Waits up to [`SLOT_WAIT`] for a password-hashing slot, else 429
     /// `login_busy`.
-    pub async fn slot(&self) -> Result<PasswordSlot, ApiError> {
+    pub(crate) async fn slot(&self) -> Result<PasswordSlot, ApiError> {
         let busy = || {
             ApiError::too_many(
                 "login_busy",
@@ -281,7 +281,7 @@ impl LoginGuard {
 
     /// Counts a failed attempt and logs it. `shown` is how the log names the
     /// user: the username when it exists, else [`UNKNOWN_USER`].
-    pub fn failed(&self, username: &str, shown: &str, source: IpAddr) {
+    pub(crate) fn failed(&self, username: &str, shown: &str, source: IpAddr) {
         let now = Instant::now();
         let (user, user_failures) = self.users.lock().fail(user_key(username), now, &self.cfg);
         let (addr, addr_failures) = self
@@ -308,12 +308,12 @@ impl LoginGuard {
     }
 
     /// A successful login: the username starts over.
-    pub fn succeeded(&self, username: &str) {
+    pub(crate) fn succeeded(&self, username: &str) {
         self.users.lock().clear(user_key(username));
     }
 
     /// Periodic upkeep: forgets usernames and addresses that are quiet.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         let now = Instant::now();
         self.users.lock().forget(now, &self.cfg);
         self.sources.lock().forget(now, &self.cfg);
@@ -322,7 +322,7 @@ impl LoginGuard {
 
 /// A held password-hashing slot with its working memory; dropping it gives
 /// both back.
-pub struct PasswordSlot {
+pub(crate) struct PasswordSlot {
     memory: Vec<argon2::Block>,
     buffers: Arc<Mutex<Vec<Vec<argon2::Block>>>>,
     _permit: OwnedSemaphorePermit,
@@ -330,7 +330,7 @@ pub struct PasswordSlot {
 
 impl PasswordSlot {
     /// Checks `password` against a PHC string.
-    pub fn verify(&mut self, password: &str, phc: &str) -> bool {
+    pub(crate) fn verify(&mut self, password: &str, phc: &str) -> bool {
         secret::verify_password_in(password, phc, &mut self.memory)
     }
 }

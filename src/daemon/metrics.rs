@@ -31,19 +31,19 @@ struct PerModel {
 }
 
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// One lock per request; keys are allocated only the first time.
     models: Mutex<HashMap<String, PerModel>>,
     heartbeats: AtomicU64,
 }
 
 impl Metrics {
-    pub fn heartbeat(&self) {
+    pub(crate) fn heartbeat(&self) {
         self.heartbeats.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One finished request. `node` is empty when no node was reached.
-    pub fn request(&self, model: &str, node: &str, status: u16, took: Duration) {
+    pub(crate) fn request(&self, model: &str, node: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut models = self.models.lock();
         if !models.contains_key(model) {
@@ -66,7 +66,7 @@ impl Metrics {
     }
 
     /// The text exposition format, sorted so it is stable between scrapes.
-    pub fn render(&self, nodes: &NodeCounts, in_flight: &[(String, usize)]) -> String {
+    pub(crate) fn render(&self, nodes: &NodeCounts, in_flight: &[(String, usize)]) -> String {
         let mut out = String::with_capacity(4096);
         let models = self.models.lock();
         let mut names: Vec<&String> = models.keys().collect();

@@ -1,30 +1,30 @@
 //! `llmlbd`: the node registry daemon.
 
-pub mod audit;
-pub mod auth;
+pub(crate) mod audit;
+pub(crate) mod auth;
 pub mod clock;
 pub mod config;
-pub mod dashboard;
+pub(crate) mod dashboard;
 mod dispatch;
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod import;
-pub mod join_tokens;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod handlers;
+pub(crate) mod import;
+pub(crate) mod join_tokens;
 mod jsonw;
 mod lane;
-pub mod limits;
-pub mod lock;
-pub mod login;
-pub mod metrics;
-pub mod probe;
-pub mod proxy;
-pub mod registry;
+pub(crate) mod limits;
+pub(crate) mod lock;
+pub(crate) mod login;
+pub(crate) mod metrics;
+pub(crate) mod probe;
+pub(crate) mod proxy;
+pub(crate) mod registry;
 pub mod router;
-pub mod server;
+pub(crate) mod server;
 pub mod tls;
-pub mod upstream;
-pub mod validate;
+pub(crate) mod upstream;
+pub(crate) mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
     extract::set_body_timeout(args.body_timeout);
     let data_dir = args.resolved_data_dir()?;
     // It holds the database and the admin credentials.
-    crate::fsutil::make_private_dir(&data_dir, "data dir", "--data-dir")?;
+    crate::common::fsutil::make_private_dir(&data_dir, "data dir", "--data-dir")?;
     // Before anything reads the database or binds the port.
     let data_dir_lock = lock::DataDirLock::acquire(&data_dir)?;
     let db_path = data_dir.join(DB_FILE);
@@ -124,7 +124,7 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
         listen_addr: std::sync::OnceLock::new(),
         started_at: clock.now_utc(),
         started: Instant::now(),
-        data_dir_lock,
+        _data_dir_lock: data_dir_lock,
     })))
 }
 
@@ -288,7 +288,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
-    let stop = crate::notify::shutdown_signal()?;
+    let stop = crate::common::notify::shutdown_signal()?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("cannot install the SIGHUP handler")?;
     let tls = state.tls.clone();
@@ -333,10 +333,10 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
             }
         }
     });
-    crate::notify::ready();
-    crate::notify::spawn_watchdog();
+    crate::common::notify::ready();
+    crate::common::notify::spawn_watchdog();
     stop.await;
-    crate::notify::stopping();
+    crate::common::notify::stopping();
     tracing::info!("shutting down: finishing open requests and writing heartbeat data");
     daemon.shutdown().await;
     tracing::info!("stopped");
@@ -379,7 +379,9 @@ mod tests {
         let state = prepare_with_clock(&args, clock.clone()).unwrap();
         let daemon = spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), state).unwrap();
         let base = format!("http://{}", daemon.addr);
-        let admin = std::fs::read_to_string(dir.path().join(auth::ADMIN_TOKEN_FILE)).unwrap();
+        let admin =
+            std::fs::read_to_string(dir.path().join(crate::common::paths::ADMIN_TOKEN_FILE))
+                .unwrap();
         let http = reqwest::Client::new();
 
         let reg = call(http.post(format!("{base}/v0/nodes")).json(&json!({

@@ -11,14 +11,14 @@ use super::error::ApiError;
 use super::router::Shared;
 
 /// The URL probed for a node; IPv6 addresses go in brackets.
-pub fn probe_url(ip: IpAddr, port: u16) -> String {
+pub(crate) fn probe_url(ip: IpAddr, port: u16) -> String {
     format!("http://{}/v1/models", SocketAddr::new(ip, port))
 }
 
 /// A client for probes: no proxy, no redirects, a short timeout. Probes
 /// are plain HTTP, so no root certificates are loaded (that would cost the
 /// daemon's start-up a read of the system's store).
-pub fn client(timeout: Duration) -> reqwest::Client {
+pub(crate) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .tls_built_in_root_certs(false)
         .timeout(timeout)
@@ -30,7 +30,7 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// Succeeds when the node answers its `/v1/models` with a 2xx status.
-pub async fn check(state: &Shared, ip: IpAddr, port: u16) -> Result<(), ApiError> {
+pub(crate) async fn check(state: &Shared, ip: IpAddr, port: u16) -> Result<(), ApiError> {
     let url = probe_url(ip, port);
     if state
         .listen_addr

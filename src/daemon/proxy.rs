@@ -35,12 +35,12 @@ use super::upstream::{self, BodyScan, Framing, NoWatch, RawConn};
 use crate::api::auth::Role;
 
 /// Largest request body on `/v1` (prompts with images are large).
-pub const PROXY_BODY_LIMIT: usize = 32 * 1024 * 1024;
+pub(crate) const PROXY_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// How long a node whose connection failed is left out of rotation.
 const COOLDOWN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
-pub struct ProxyConfig {
+pub(crate) struct ProxyConfig {
     /// Wait for an upstream's answer headers at most this long.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -60,7 +60,7 @@ pub enum ProxyEntry {
 }
 
 /// One node as a target, kept across table rebuilds so its counters last.
-pub struct Upstream {
+pub(crate) struct Upstream {
     pub node_id: String,
     base: String,
     pub(super) authority: Authority,
@@ -72,7 +72,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
     }
 
@@ -104,7 +104,7 @@ pub(super) struct Table {
     models: Vec<String>,
 }
 
-pub struct Proxy {
+pub(crate) struct Proxy {
     cfg: ProxyConfig,
     table: RwLock<Arc<Table>>,
     upstreams: Mutex<HashMap<String, Arc<Upstream>>>,
@@ -114,7 +114,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(cfg: ProxyConfig) -> Proxy {
+    pub(crate) fn new(cfg: ProxyConfig) -> Proxy {
         Proxy {
             cfg,
             table: RwLock::new(Arc::new(Table::default())),
@@ -125,12 +125,12 @@ impl Proxy {
         }
     }
 
-    pub fn config(&self) -> &ProxyConfig {
+    pub(crate) fn config(&self) -> &ProxyConfig {
         &self.cfg
     }
 
     /// Requests in flight by node, for `/metrics`.
-    pub fn in_flight(&self) -> Vec<(String, usize)> {
+    pub(crate) fn in_flight(&self) -> Vec<(String, usize)> {
         let mut v: Vec<(String, usize)> = self
             .upstreams
             .lock()
@@ -255,7 +255,7 @@ pub(super) struct ModelField<'a> {
 }
 
 /// The proxy's routes.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/models", get(list_models))
         .route("/v1/chat/completions", post(forward))

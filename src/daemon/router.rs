@@ -16,53 +16,53 @@ use super::handlers;
 use super::registry::Registry;
 
 /// Largest request body on most routes.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 /// Largest body of `POST /v0/import/nodes`.
-pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+pub(crate) const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub struct Shared {
     /// The database, behind the one store lock the registry, credentials,
     /// join tokens and audit trail share.
-    pub db: crate::store::Db,
+    pub(crate) db: crate::store::Db,
     /// The time every part of the daemon reads.
-    pub clock: super::clock::SharedClock,
-    pub registry: Registry,
-    pub auth: Auth,
-    pub probe: reqwest::Client,
-    pub reachability_check: bool,
-    pub header_timeout: std::time::Duration,
-    pub http_workers: usize,
-    pub proxy: super::proxy::Proxy,
-    pub metrics: super::metrics::Metrics,
+    pub(crate) clock: super::clock::SharedClock,
+    pub(crate) registry: Registry,
+    pub(crate) auth: Auth,
+    pub(crate) probe: reqwest::Client,
+    pub(crate) reachability_check: bool,
+    pub(crate) header_timeout: std::time::Duration,
+    pub(crate) http_workers: usize,
+    pub(crate) proxy: super::proxy::Proxy,
+    pub(crate) metrics: super::metrics::Metrics,
     /// Per source address, on `POST /v0/nodes`.
-    pub register_limit: super::limits::RateLimiter,
+    pub(crate) register_limit: super::limits::RateLimiter,
     /// Per source address, on `POST /v0/auth/login`.
-    pub login_limit: super::limits::RateLimiter,
+    pub(crate) login_limit: super::limits::RateLimiter,
     /// Lockouts and password-hashing slots of `POST /v0/auth/login`.
-    pub login_guard: super::login::LoginGuard,
+    pub(crate) login_guard: super::login::LoginGuard,
     /// Most nodes waiting in `pending` before registrations are refused.
-    pub max_pending: usize,
+    pub(crate) max_pending: usize,
     /// How long audit rows are kept (`--audit-retention`).
-    pub audit_retention: std::time::Duration,
+    pub(crate) audit_retention: std::time::Duration,
     /// Join tokens that let machines register.
-    pub join_tokens: super::join_tokens::JoinTokens,
+    pub(crate) join_tokens: super::join_tokens::JoinTokens,
     /// `--registration join-token`: registering needs a join token.
-    pub join_required: bool,
+    pub(crate) join_required: bool,
     /// What one registration, heartbeat or node change may carry.
-    pub field_limits: super::validate::FieldLimits,
+    pub(crate) field_limits: super::validate::FieldLimits,
     /// The certificate served over HTTPS; `None` serves plain HTTP.
-    pub tls: Option<Arc<super::tls::TlsServer>>,
+    pub(crate) tls: Option<Arc<super::tls::TlsServer>>,
     /// Where the daemon listens, once it does (the probe refuses it).
-    pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
-    pub started_at: DateTime<Utc>,
-    pub started: Instant,
+    pub(crate) listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) started: Instant,
     /// Held while the daemon runs: one daemon per data dir.
-    pub data_dir_lock: super::lock::DataDirLock,
+    pub(crate) _data_dir_lock: super::lock::DataDirLock,
 }
 
 /// Cheap to clone: handlers get a copy of the `Arc`.
 #[derive(Clone)]
-pub struct AppState(pub Arc<Shared>);
+pub struct AppState(pub(crate) Arc<Shared>);
 
 impl Deref for AppState {
     type Target = Shared;
@@ -75,7 +75,7 @@ impl Deref for AppState {
 impl AppState {
     /// Runs `f` on a blocking thread: for database writes and password hashing,
     /// which must not stall the async workers.
-    pub async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Shared) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
@@ -124,7 +124,7 @@ routes! {
 }
 
 /// The whole application, without a socket.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     add_routes(Router::new())
         .merge(super::dashboard::routes())
         .merge(super::proxy::routes())

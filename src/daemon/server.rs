@@ -26,7 +26,7 @@ use super::router::AppState;
 use super::upstream;
 
 /// How long shutdown waits for requests in flight.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` with `workers` threads until `shutdown`
 /// resolves, then stops accepting and waits (bounded) for open requests.
@@ -34,7 +34,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// This task accepts; each connection goes to the worker threads in turn,
 /// so they share the load evenly (a shared listener lets one thread grab
 /// most connections).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     state: AppState,

@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// Names of the self-signed certificate and key in the data dir.
 pub const SELF_SIGNED_CERT: &str = "tls.crt";
-pub const SELF_SIGNED_KEY: &str = "tls.key";
+pub(crate) const SELF_SIGNED_KEY: &str = "tls.key";
 
 /// A certificate and key that were read and match.
 struct Loaded {
@@ -36,7 +36,7 @@ impl ResolvesServerCert for Current {
 }
 
 /// The daemon's TLS side: the files it reads, what it serves now.
-pub struct TlsServer {
+pub(crate) struct TlsServer {
     cert_path: PathBuf,
     key_path: PathBuf,
     current: Arc<Current>,
@@ -47,7 +47,7 @@ pub struct TlsServer {
 impl TlsServer {
     /// Reads the certificate chain and key (PEM) and sets up the server
     /// side: TLS 1.2 and 1.3, ALPN `http/1.1`.
-    pub fn load(cert_path: &Path, key_path: &Path) -> anyhow::Result<TlsServer> {
+    pub(crate) fn load(cert_path: &Path, key_path: &Path) -> anyhow::Result<TlsServer> {
         let loaded = read(cert_path, key_path).map_err(anyhow::Error::msg)?;
         let current = Arc::new(Current(RwLock::new(loaded.key)));
         let mut config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
@@ -65,17 +65,17 @@ impl TlsServer {
     }
 
     /// The fingerprint of the certificate served now.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         self.fingerprint.read().clone()
     }
 
-    pub fn acceptor(&self) -> &TlsAcceptor {
+    pub(crate) fn acceptor(&self) -> &TlsAcceptor {
         &self.acceptor
     }
 
     /// Reads the files again; on success new connections get the new
     /// certificate, on failure the old one stays and the reason is logged.
-    pub fn reload(&self) {
+    pub(crate) fn reload(&self) {
         match read(&self.cert_path, &self.key_path) {
             Ok(loaded) => {
                 let old = std::mem::replace(&mut *self.fingerprint.write(), loaded.fingerprint);
@@ -152,7 +152,7 @@ fn read(cert_path: &Path, key_path: &Path) -> Result<Loaded, String> {
 /// With `--tls self-signed`: the certificate and key in the data dir,
 /// made on first start (mode 0600) and reused afterwards. Returns their
 /// paths.
-pub fn ensure_self_signed(
+pub(crate) fn ensure_self_signed(
     data_dir: &Path,
     listen: SocketAddr,
     extra_names: &[String],
@@ -181,9 +181,9 @@ pub fn ensure_self_signed(
     let made = rcgen::generate_simple_self_signed(names.clone())
         .map_err(|e| anyhow::anyhow!("cannot make a self-signed certificate for {names:?}: {e}"))?;
     // The key first: a certificate without its key would block the next start.
-    crate::fsutil::write_private(&key, made.key_pair.serialize_pem().as_bytes())
+    crate::common::fsutil::write_private(&key, made.key_pair.serialize_pem().as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", key.display()))?;
-    crate::fsutil::write_private(&cert, made.cert.pem().as_bytes())
+    crate::common::fsutil::write_private(&cert, made.cert.pem().as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", cert.display()))?;
     tracing::info!(
         cert = %cert.display(),
@@ -212,12 +212,12 @@ fn subject_names(listen: SocketAddr, extra: &[String]) -> Vec<String> {
 }
 
 /// This machine's host name, if it has a usable one.
-pub fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     sysinfo::System::host_name().filter(|h| !h.trim().is_empty())
 }
 
 /// A non-loopback address carries tokens in clear text without TLS.
-pub fn warns_clear_text(listen: SocketAddr) -> bool {
+pub(crate) fn warns_clear_text(listen: SocketAddr) -> bool {
     !listen.ip().is_loopback()
 }
 

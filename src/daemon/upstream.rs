@@ -32,7 +32,7 @@ const MAX_IDLE: usize = 512;
 /// An idle connection unused this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How often each worker checks its idle connections ([`sweep_idle`]).
-pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// A raw keep-alive connection to a node, with its read buffer.
 pub(super) struct RawConn {
@@ -113,7 +113,7 @@ impl RawConn {
 /// meanwhile, or that sat unused past [`IDLE_TIMEOUT`], so none linger
 /// half-closed; nodes that left lose theirs this way too. Each HTTP worker
 /// runs this every [`SWEEP_EVERY`].
-pub fn sweep_idle() {
+pub(crate) fn sweep_idle() {
     IDLE.with(|pool| {
         pool.borrow_mut().retain(|_, list| {
             list.retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_usable());

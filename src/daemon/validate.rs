@@ -26,7 +26,7 @@ use crate::store::nodes::GpuSummary;
 /// filled in and its GPUs normalised. Made only by [`registration`]; the
 /// reachability probe is the handler's job.
 #[derive(Debug, Clone)]
-pub struct ValidRegistration {
+pub(crate) struct ValidRegistration {
     pub machine_name: String,
     pub ip_address: IpAddr,
     pub runtime_version: String,
@@ -43,7 +43,7 @@ macro_rules! validated {
     ($(#[$doc:meta])* $name:ident($request:ty)) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
-        pub struct $name($request);
+        pub(crate) struct $name($request);
 
         impl Deref for $name {
             type Target = $request;
@@ -69,7 +69,7 @@ validated!(
 /// defaults are far above what a real machine sends; each is a flag of
 /// `llmlbd` (see [`crate::daemon::config::DaemonArgs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldLimits {
+pub(crate) struct FieldLimits {
     /// GPU device entries in a registration.
     pub gpu_devices: usize,
     /// Entries in each list of loaded models.
@@ -94,7 +94,7 @@ impl Default for FieldLimits {
     }
 }
 
-pub use crate::api::is_unsafe_char;
+pub(crate) use crate::api::is_unsafe_char;
 
 fn invalid(code: &'static str, field: &str, what: String) -> ApiError {
     ApiError::bad_request(code, format!("{field} {what}"))
@@ -148,7 +148,7 @@ fn list(
 }
 
 /// Tags and similar labels: at most `limits.tags`, each a non-blank name.
-pub fn labels(field: &str, values: &[String], limits: &FieldLimits) -> ApiResult<()> {
+pub(crate) fn labels(field: &str, values: &[String], limits: &FieldLimits) -> ApiResult<()> {
     list(
         "invalid_labels",
         field,
@@ -166,7 +166,7 @@ fn optional(field: &str, value: &Option<String>, limits: &FieldLimits) -> ApiRes
 }
 
 /// Normalises GPU devices: keeps those with a model name and a count.
-pub fn gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
+pub(crate) fn gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
     devices
         .iter()
         .filter(|d| !d.model.trim().is_empty() && d.count >= 1)
@@ -179,7 +179,7 @@ pub fn gpu_devices(devices: &[GpuDevice]) -> Vec<GpuDevice> {
 }
 
 /// Checks a registration body; the probe is the caller's job.
-pub fn registration(
+pub(crate) fn registration(
     req: RegisterNodeRequest,
     limits: &FieldLimits,
 ) -> ApiResult<ValidRegistration> {
@@ -301,7 +301,7 @@ pub fn registration(
 }
 
 /// Checks a heartbeat body.
-pub fn heartbeat(req: HeartbeatRequest, limits: &FieldLimits) -> ApiResult<ValidHeartbeat> {
+pub(crate) fn heartbeat(req: HeartbeatRequest, limits: &FieldLimits) -> ApiResult<ValidHeartbeat> {
     if req.node_id.trim().is_empty() {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -366,7 +366,7 @@ pub fn heartbeat(req: HeartbeatRequest, limits: &FieldLimits) -> ApiResult<Valid
 }
 
 /// Checks an admin's change of a node.
-pub fn patch(p: PatchNodeRequest, limits: &FieldLimits) -> ApiResult<ValidPatch> {
+pub(crate) fn patch(p: PatchNodeRequest, limits: &FieldLimits) -> ApiResult<ValidPatch> {
     if let Some(Some(name)) = &p.custom_name {
         text(
             "invalid_field",
@@ -406,7 +406,7 @@ pub fn patch(p: PatchNodeRequest, limits: &FieldLimits) -> ApiResult<ValidPatch>
 /// A join token to create, checked: a trimmed name, its lifetime in
 /// seconds (`None`: it never expires) and its uses (`None`: unlimited).
 #[derive(Debug, Clone)]
-pub struct ValidJoinToken {
+pub(crate) struct ValidJoinToken {
     pub name: String,
     pub ttl_secs: Option<u64>,
     pub uses: Option<u64>,
@@ -415,7 +415,10 @@ pub struct ValidJoinToken {
 }
 
 /// Checks `POST /v0/join-tokens`.
-pub fn join_token(req: CreateJoinTokenRequest, limits: &FieldLimits) -> ApiResult<ValidJoinToken> {
+pub(crate) fn join_token(
+    req: CreateJoinTokenRequest,
+    limits: &FieldLimits,
+) -> ApiResult<ValidJoinToken> {
     let name = req.name.trim();
     if name.chars().count() > 128 || name.chars().any(is_unsafe_char) {
         return Err(ApiError::bad_request(
@@ -463,11 +466,11 @@ pub fn join_token(req: CreateJoinTokenRequest, limits: &FieldLimits) -> ApiResul
 }
 
 /// Longest grace period a rotation may give the old token.
-pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+pub(crate) const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
 
 /// Checks `POST /v0/nodes/{id}/token/rotate`: the grace period it asks for
 /// (`None`: the daemon's default).
-pub fn rotation(req: &RotateTokenRequest) -> ApiResult<Option<Duration>> {
+pub(crate) fn rotation(req: &RotateTokenRequest) -> ApiResult<Option<Duration>> {
     let grace = req.grace_secs.map(Duration::from_secs);
     if grace.is_some_and(|g| g.is_zero() || g > MAX_GRACE) {
         return Err(ApiError::bad_request(

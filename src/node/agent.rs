@@ -16,12 +16,12 @@ use crate::client::{Client, ClientError};
 use crate::secret::Secret;
 
 /// Longest wait between attempts while the daemon is unreachable.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentError {
+pub(crate) enum AgentError {
     #[error("the daemon refused the registration: {0}")]
     Refused(String),
     #[error("{0}")]
@@ -29,23 +29,23 @@ pub enum AgentError {
 }
 
 /// Exponential backoff with full jitter, capped.
-pub struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
 }
 
 impl Backoff {
-    pub fn new() -> Backoff {
+    pub(crate) fn new() -> Backoff {
         Backoff {
             next: FIRST_BACKOFF,
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = FIRST_BACKOFF;
     }
 
     /// The next wait: random in [next/2, next], then next doubles up to the cap.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let ceiling = self.next;
         self.next = (self.next * 2).min(MAX_BACKOFF);
         let half = ceiling / 2;
@@ -59,7 +59,7 @@ impl Default for Backoff {
     }
 }
 
-pub struct Agent {
+pub(crate) struct Agent {
     args: NodeArgs,
     client: Client,
     gpus: Gpus,
@@ -75,7 +75,11 @@ pub struct Agent {
 impl Agent {
     /// Fails when the daemon's URL and the trust flags do not fit together
     /// or the CA file cannot be used.
-    pub fn new(args: NodeArgs, gpus: Gpus, state_file: StateFile) -> Result<Agent, AgentError> {
+    pub(crate) fn new(
+        args: NodeArgs,
+        gpus: Gpus,
+        state_file: StateFile,
+    ) -> Result<Agent, AgentError> {
         let client = Client::with_trust(&args.lb_url, None, Duration::from_secs(10), &args.trust())
             .map_err(AgentError::Setup)?;
         let metrics = Metrics::new(&args.runtime_url);
@@ -97,7 +101,7 @@ impl Agent {
 
     /// Runs until `stop` resolves (then says goodbye) or the daemon refuses
     /// the registration.
-    pub async fn run(
+    pub(crate) async fn run(
         mut self,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), AgentError> {
@@ -108,7 +112,7 @@ impl Agent {
         let mut backoff = Backoff::new();
         // Ready once the loop runs: waiting for an absent daemon is part of
         // the service working, not a failed start.
-        crate::notify::ready();
+        crate::common::notify::ready();
         loop {
             let wait = match self.step().await {
                 Ok(()) => {
@@ -127,7 +131,7 @@ impl Agent {
                 _ = &mut stop => break,
             }
         }
-        crate::notify::stopping();
+        crate::common::notify::stopping();
         self.leave().await;
         Ok(())
     }
@@ -366,7 +370,7 @@ enum Step {
     Fatal(AgentError),
 }
 
-pub fn machine_name(args: &NodeArgs) -> String {
+pub(crate) fn machine_name(args: &NodeArgs) -> String {
     args.machine_name
         .clone()
         .filter(|n| !n.trim().is_empty())
@@ -376,7 +380,7 @@ pub fn machine_name(args: &NodeArgs) -> String {
 
 /// The local address the OS would use to reach the daemon (no packet is
 /// sent: connecting a UDP socket only picks a route).
-pub fn route_to(lb_url: &str) -> Option<IpAddr> {
+pub(crate) fn route_to(lb_url: &str) -> Option<IpAddr> {
     let url = reqwest::Url::parse(lb_url).ok()?;
     let host = url
         .host_str()?

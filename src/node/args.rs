@@ -14,7 +14,7 @@ use super::gpu::{parse_gpu_spec, DeclaredGpu};
 pub struct NodeArgs {
     /// URL of the llmlb daemon.
     #[arg(long, env = "LLMLB_URL", default_value = "http://127.0.0.1:32768")]
-    pub lb_url: String,
+    pub(crate) lb_url: String,
 
     /// Trust an https:// daemon whose certificate this PEM file's CA (or
     /// CAs) signed, instead of the system's root certificates.
@@ -24,7 +24,7 @@ pub struct NodeArgs {
         value_name = "FILE",
         conflicts_with = "lb_fingerprint"
     )]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// Trust exactly the https:// daemon certificate with this fingerprint
     /// (sha256:HEX, as llmlbd logs it with the command line to use),
@@ -32,7 +32,7 @@ pub struct NodeArgs {
     /// before anything is sent.
     #[arg(long, env = "LLMLB_FINGERPRINT", value_name = "sha256:HEX",
           value_parser = crate::tls::Fingerprint::parse)]
-    pub lb_fingerprint: Option<crate::tls::Fingerprint>,
+    pub(crate) lb_fingerprint: Option<crate::tls::Fingerprint>,
 
     /// URL of the local OpenAI-compatible inference server (llama.cpp server,
     /// vLLM, Ollama) the daemon sends requests to.
@@ -41,40 +41,40 @@ pub struct NodeArgs {
         env = "LLMLB_RUNTIME_URL",
         default_value = "http://127.0.0.1:8080"
     )]
-    pub runtime_url: String,
+    pub(crate) runtime_url: String,
 
     /// Address the daemon reaches this machine at [default: the local address
     /// that routes to the daemon].
     #[arg(long, env = "LLMLB_ADVERTISE_IP")]
-    pub advertise_ip: Option<IpAddr>,
+    pub(crate) advertise_ip: Option<IpAddr>,
 
     /// Port the daemon probes for /v1/models [default: the runtime's port].
     #[arg(long, env = "LLMLB_NODE_API_PORT")]
-    pub node_api_port: Option<u16>,
+    pub(crate) node_api_port: Option<u16>,
 
     /// Name of this machine [default: the host name].
     #[arg(long, env = "LLMLB_MACHINE_NAME")]
-    pub machine_name: Option<String>,
+    pub(crate) machine_name: Option<String>,
 
     /// Version of the inference server, as shown to administrators.
     #[arg(long, env = "LLMLB_RUNTIME_VERSION", default_value = "")]
-    pub runtime_version: String,
+    pub(crate) runtime_version: String,
 
     /// Where the node id and its token are kept [default: $STATE_DIRECTORY
     /// under systemd, else $XDG_STATE_HOME/llmlb-node or
     /// ~/.local/state/llmlb-node].
     #[arg(long, env = "LLMLB_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
 
     /// Declare GPUs NVML cannot see, as MODEL:COUNT[:MEMORY] (memory per
     /// device, e.g. 80GiB, 24GB or bytes). Repeat for several models.
     #[arg(long = "gpu", value_name = "MODEL:COUNT[:MEMORY]", env = "LLMLB_GPU",
           value_delimiter = ',', value_parser = parse_gpu_spec)]
-    pub gpus: Vec<DeclaredGpu>,
+    pub(crate) gpus: Vec<DeclaredGpu>,
 
     /// Tags sent at registration; repeat for several.
     #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
 
     /// A join token from an administrator (llmlbctl join-tokens create),
     /// sent when registering; needed when the daemon runs with
@@ -86,11 +86,11 @@ pub struct NodeArgs {
         hide_env_values = true,
         conflicts_with = "join_token_file"
     )]
-    pub join_token: Option<String>,
+    pub(crate) join_token: Option<String>,
 
     /// Read the join token from this file (its first line).
     #[arg(long, env = "LLMLB_JOIN_TOKEN_FILE", value_name = "FILE")]
-    pub join_token_file: Option<PathBuf>,
+    pub(crate) join_token_file: Option<PathBuf>,
 
     /// Print the GPUs found (NVML and --gpu) as JSON and exit.
     #[arg(long)]
@@ -98,13 +98,13 @@ pub struct NodeArgs {
 
     /// Log format on stderr.
     #[arg(long, env = "LLMLB_LOG_FORMAT", value_enum,
-          default_value_t = crate::daemon::config::LogFormat::Text)]
-    pub log_format: crate::daemon::config::LogFormat,
+          default_value_t = crate::common::logging::LogFormat::Text)]
+    pub log_format: crate::common::logging::LogFormat,
 }
 
 impl NodeArgs {
     /// The join token from --join-token or --join-token-file, if any.
-    pub fn join_token(&self) -> Result<Option<crate::secret::Secret>, String> {
+    pub(crate) fn join_token(&self) -> Result<Option<crate::secret::Secret>, String> {
         if let Some(t) = self.join_token.as_deref().map(str::trim) {
             return Ok((!t.is_empty()).then(|| crate::secret::Secret::new(t.to_string())));
         }
@@ -129,7 +129,7 @@ impl NodeArgs {
     }
 
     /// How the agent trusts an https:// daemon.
-    pub fn trust(&self) -> crate::tls::Trust {
+    pub(crate) fn trust(&self) -> crate::tls::Trust {
         crate::tls::Trust::from_flags(
             self.ca_cert.as_deref(),
             self.lb_fingerprint.as_ref(),
@@ -137,18 +137,10 @@ impl NodeArgs {
         )
     }
 
-    pub fn resolved_state_dir(&self) -> Option<PathBuf> {
-        if let Some(d) = &self.state_dir {
-            return Some(d.clone());
-        }
-        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        if let Some(s) = non_empty("STATE_DIRECTORY") {
-            let s = s.to_string_lossy().into_owned();
-            return s.split(':').next().map(PathBuf::from);
-        }
-        if let Some(x) = non_empty("XDG_STATE_HOME") {
-            return Some(PathBuf::from(x).join("llmlb-node"));
-        }
-        non_empty("HOME").map(|h| PathBuf::from(h).join(".local/state/llmlb-node"))
+    /// `--state-dir`, else the agent's default state dir.
+    pub(crate) fn resolved_state_dir(&self) -> Option<PathBuf> {
+        self.state_dir
+            .clone()
+            .or_else(crate::common::paths::agent_state_dir)
     }
 }

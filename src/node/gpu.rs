@@ -10,7 +10,7 @@ use crate::api::nodes::GpuDevice;
 
 /// A `--gpu MODEL:COUNT[:MEMORY]` value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeclaredGpu {
+pub(crate) struct DeclaredGpu {
     pub model: String,
     pub count: u32,
     /// Memory of one device, in bytes.
@@ -18,7 +18,7 @@ pub struct DeclaredGpu {
 }
 
 /// Parses `MODEL:COUNT[:MEMORY]`; the model may itself contain colons.
-pub fn parse_gpu_spec(s: &str) -> Result<DeclaredGpu, String> {
+pub(crate) fn parse_gpu_spec(s: &str) -> Result<DeclaredGpu, String> {
     let expected = "expected MODEL:COUNT[:MEMORY], e.g. --gpu \"RTX 4090:2:24GiB\" or --gpu A100:8";
     let parts: Vec<&str> = s.rsplitn(3, ':').collect();
     let (model, count, memory) = match parts.as_slice() {
@@ -54,7 +54,7 @@ pub fn parse_gpu_spec(s: &str) -> Result<DeclaredGpu, String> {
 }
 
 /// `80GiB`, `24GB`, `512MiB`, `1.5TB` or a number of bytes.
-pub fn parse_memory(s: &str) -> Option<u64> {
+pub(crate) fn parse_memory(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -79,7 +79,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 
 /// One GPU as NVML reports it.
 #[derive(Debug, Clone, Serialize)]
-pub struct DetectedGpu {
+pub(crate) struct DetectedGpu {
     pub index: u32,
     pub model: String,
     pub memory_total: u64,
@@ -89,7 +89,7 @@ pub struct DetectedGpu {
 }
 
 /// NVML, if the driver's library can be loaded.
-pub struct Gpus {
+pub(crate) struct Gpus {
     nvml: Option<Nvml>,
     /// Why NVML is not there, for `--detect` and the log.
     pub nvml_error: Option<String>,
@@ -97,7 +97,7 @@ pub struct Gpus {
 
 impl Gpus {
     /// Loads NVML once; failure means "no NVIDIA GPUs here", not an error.
-    pub fn init() -> Gpus {
+    pub(crate) fn init() -> Gpus {
         match Nvml::init() {
             Ok(nvml) => Gpus {
                 nvml: Some(nvml),
@@ -110,17 +110,17 @@ impl Gpus {
         }
     }
 
-    pub fn nvml_available(&self) -> bool {
+    pub(crate) fn nvml_available(&self) -> bool {
         self.nvml.is_some()
     }
 
-    pub fn driver_version(&self) -> Option<String> {
+    pub(crate) fn driver_version(&self) -> Option<String> {
         self.nvml.as_ref()?.sys_driver_version().ok()
     }
 
     /// Every device NVML sees, with its current use. Devices that fail to
     /// answer are left out (and logged).
-    pub fn detect(&self) -> Vec<DetectedGpu> {
+    pub(crate) fn detect(&self) -> Vec<DetectedGpu> {
         let Some(nvml) = &self.nvml else {
             return Vec::new();
         };
@@ -153,7 +153,7 @@ impl Gpus {
 }
 
 /// Groups detected and declared GPUs by model, as registration sends them.
-pub fn group(detected: &[DetectedGpu], declared: &[DeclaredGpu]) -> Vec<GpuDevice> {
+pub(crate) fn group(detected: &[DetectedGpu], declared: &[DeclaredGpu]) -> Vec<GpuDevice> {
     let mut by_model: BTreeMap<String, GpuDevice> = BTreeMap::new();
     for d in detected {
         let e = by_model.entry(d.model.clone()).or_insert(GpuDevice {
@@ -176,7 +176,7 @@ pub fn group(detected: &[DetectedGpu], declared: &[DeclaredGpu]) -> Vec<GpuDevic
 }
 
 /// Average use in percent over devices that report it.
-pub fn usage(detected: &[DetectedGpu]) -> (Option<f32>, Option<f32>) {
+pub(crate) fn usage(detected: &[DetectedGpu]) -> (Option<f32>, Option<f32>) {
     if detected.is_empty() {
         return (None, None);
     }

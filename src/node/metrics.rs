@@ -9,7 +9,7 @@ use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 use super::gpu::{self, Gpus};
 use crate::api::nodes::HeartbeatRequest;
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     sys: System,
     http: reqwest::Client,
     models_url: String,
@@ -26,7 +26,7 @@ struct ModelEntry {
 }
 
 impl Metrics {
-    pub fn new(runtime_url: &str) -> Metrics {
+    pub(crate) fn new(runtime_url: &str) -> Metrics {
         let sys = System::new_with_specifics(
             RefreshKind::nothing()
                 .with_cpu(CpuRefreshKind::nothing().with_cpu_usage())
@@ -45,7 +45,7 @@ impl Metrics {
 
     /// The runtime's models, or `None` when it does not answer (down, or
     /// still loading).
-    pub async fn runtime_models(&self) -> Option<Vec<String>> {
+    pub(crate) async fn runtime_models(&self) -> Option<Vec<String>> {
         let resp = self.http.get(&self.models_url).send().await.ok()?;
         if !resp.status().is_success() {
             return None;
@@ -55,7 +55,7 @@ impl Metrics {
     }
 
     /// A heartbeat body for `node_id`.
-    pub async fn heartbeat(&mut self, node_id: &str, gpus: &Gpus) -> HeartbeatRequest {
+    pub(crate) async fn heartbeat(&mut self, node_id: &str, gpus: &Gpus) -> HeartbeatRequest {
         self.sys.refresh_cpu_usage();
         self.sys.refresh_memory();
         let cpu = self.sys.global_cpu_usage().clamp(0.0, 100.0);

@@ -1,10 +1,10 @@
 //! `llmlb-node`: the agent on each GPU machine.
 
-pub mod agent;
-pub mod args;
-pub mod gpu;
-pub mod metrics;
-pub mod state;
+pub(crate) mod agent;
+pub(crate) mod args;
+pub(crate) mod gpu;
+pub(crate) mod metrics;
+pub(crate) mod state;
 
 use serde_json::json;
 
@@ -57,9 +57,9 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("cannot find a state dir: set HOME or XDG_STATE_HOME, or pass --state-dir")
     })?;
     // It holds the node's token.
-    crate::fsutil::make_private_dir(&dir, "state dir", "--state-dir")?;
-    let stop = crate::notify::shutdown_signal()?;
-    crate::notify::spawn_watchdog();
+    crate::common::fsutil::make_private_dir(&dir, "state dir", "--state-dir")?;
+    let stop = crate::common::notify::shutdown_signal()?;
+    crate::common::notify::spawn_watchdog();
     let agent = agent::Agent::new(args, gpus, StateFile::new(&dir))?;
     agent.run(stop).await?;
     Ok(())

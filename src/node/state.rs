@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_private;
+use crate::common::fsutil::write_private;
 use crate::secret::Secret;
 
-pub const STATE_FILE: &str = "node.json";
+pub(crate) const STATE_FILE: &str = "node.json";
 
 #[derive(Clone, Serialize, Deserialize)]
-pub struct NodeState {
+pub(crate) struct NodeState {
     /// The daemon this state belongs to: a different --lb-url starts afresh.
     pub lb_url: String,
     pub node_id: String,
@@ -40,29 +40,29 @@ impl fmt::Debug for NodeState {
 }
 
 impl NodeState {
-    pub fn token(&self) -> Secret {
+    pub(crate) fn token(&self) -> Secret {
         Secret::new(self.runtime_token.clone())
     }
 }
 
-pub struct StateFile {
+pub(crate) struct StateFile {
     path: PathBuf,
 }
 
 impl StateFile {
-    pub fn new(dir: &Path) -> StateFile {
+    pub(crate) fn new(dir: &Path) -> StateFile {
         StateFile {
             path: dir.join(STATE_FILE),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The saved state, if there is a readable one. A damaged file is
     /// reported and treated as absent (the agent registers again).
-    pub fn load(&self) -> Option<NodeState> {
+    pub(crate) fn load(&self) -> Option<NodeState> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -80,12 +80,8 @@ impl StateFile {
         }
     }
 
-    pub fn save(&self, state: &NodeState) -> std::io::Result<()> {
+    pub(crate) fn save(&self, state: &NodeState) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
         write_private(&self.path, &bytes)
-    }
-
-    pub fn clear(&self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -8,7 +8,7 @@ use crate::api::audit::AuditEntry;
 
 /// A row to write; `id` is given by the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
+pub(crate) struct AuditRow {
     pub at: DateTime<Utc>,
     pub actor_kind: &'static str,
     pub actor_id: Option<String>,
@@ -20,7 +20,7 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-pub fn insert(conn: &Connection, r: &AuditRow) -> Result<()> {
+pub(crate) fn insert(conn: &Connection, r: &AuditRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, source, action, target, \
          outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -41,7 +41,7 @@ pub fn insert(conn: &Connection, r: &AuditRow) -> Result<()> {
 
 /// What to read: newest first.
 #[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
+pub(crate) struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// An action (`node.approve`) or a group (`node` for every `node.*`).
     pub action: Option<String>,
@@ -49,7 +49,7 @@ pub struct AuditQuery {
     pub limit: usize,
 }
 
-pub fn query(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+pub(crate) fn query(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
     let group = q.action.as_ref().map(|a| format!("{a}.%"));
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor_kind, actor_id, actor_name, source, action, target, outcome, \
@@ -86,7 +86,7 @@ pub fn query(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
 }
 
 /// Removes rows older than `before`; returns how many.
-pub fn prune(conn: &Connection, before: DateTime<Utc>) -> Result<usize> {
+pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM audit_log WHERE at < ?1")?
         .execute([ts(before)])?)

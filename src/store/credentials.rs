@@ -9,7 +9,7 @@ use crate::api::auth::Role;
 use crate::secret::TokenHash;
 
 #[derive(Debug, Clone)]
-pub struct UserRow {
+pub(crate) struct UserRow {
     pub id: String,
     pub username: String,
     pub password_hash: String,
@@ -18,7 +18,7 @@ pub struct UserRow {
 }
 
 #[derive(Debug, Clone)]
-pub struct ApiKeyRow {
+pub(crate) struct ApiKeyRow {
     pub id: String,
     pub name: String,
     pub role: Role,
@@ -29,7 +29,7 @@ pub struct ApiKeyRow {
 }
 
 #[derive(Debug, Clone)]
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     pub id: String,
     pub user_id: String,
     pub hash: TokenHash,
@@ -53,11 +53,11 @@ fn hash(table: &'static str, bytes: Vec<u8>) -> Result<TokenHash> {
     })
 }
 
-pub fn count_users(conn: &Connection) -> Result<u64> {
+pub(crate) fn count_users(conn: &Connection) -> Result<u64> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
 }
 
-pub fn insert_user(conn: &Connection, u: &UserRow) -> Result<()> {
+pub(crate) fn insert_user(conn: &Connection, u: &UserRow) -> Result<()> {
     conn.execute(
         "INSERT INTO users (id, username, password_hash, role, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -72,7 +72,7 @@ pub fn insert_user(conn: &Connection, u: &UserRow) -> Result<()> {
     Ok(())
 }
 
-pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<UserRow>> {
+pub(crate) fn user_by_name(conn: &Connection, username: &str) -> Result<Option<UserRow>> {
     let raw = conn
         .prepare_cached(
             "SELECT id, username, password_hash, role, created_at FROM users WHERE username = ?1",
@@ -99,7 +99,7 @@ pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<UserRow>
     .transpose()
 }
 
-pub fn all_users(conn: &Connection) -> Result<Vec<(String, String, Role)>> {
+pub(crate) fn all_users(conn: &Connection) -> Result<Vec<(String, String, Role)>> {
     let mut stmt = conn.prepare("SELECT id, username, role FROM users")?;
     let rows = stmt
         .query_map([], |r| {
@@ -115,7 +115,7 @@ pub fn all_users(conn: &Connection) -> Result<Vec<(String, String, Role)>> {
         .collect()
 }
 
-pub fn insert_api_key(conn: &Connection, k: &ApiKeyRow) -> Result<()> {
+pub(crate) fn insert_api_key(conn: &Connection, k: &ApiKeyRow) -> Result<()> {
     conn.execute(
         "INSERT INTO api_keys (id, name, role, key_hash, created_at, expires_at, last_used_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -133,7 +133,7 @@ pub fn insert_api_key(conn: &Connection, k: &ApiKeyRow) -> Result<()> {
 }
 
 /// Replaces the secret of a key (rotation); returns whether it existed.
-pub fn rotate_api_key(
+pub(crate) fn rotate_api_key(
     conn: &Connection,
     id: &str,
     hash: TokenHash,
@@ -145,11 +145,11 @@ pub fn rotate_api_key(
     )? > 0)
 }
 
-pub fn delete_api_key(conn: &Connection, id: &str) -> Result<bool> {
+pub(crate) fn delete_api_key(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn.execute("DELETE FROM api_keys WHERE id = ?1", [id])? > 0)
 }
 
-pub fn touch_api_keys(conn: &Connection, used: &[(String, DateTime<Utc>)]) -> Result<()> {
+pub(crate) fn touch_api_keys(conn: &Connection, used: &[(String, DateTime<Utc>)]) -> Result<()> {
     let mut stmt = conn.prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")?;
     for (id, at) in used {
         stmt.execute(params![id, ts(*at)])?;
@@ -157,7 +157,7 @@ pub fn touch_api_keys(conn: &Connection, used: &[(String, DateTime<Utc>)]) -> Re
     Ok(())
 }
 
-pub fn all_api_keys(conn: &Connection) -> Result<Vec<ApiKeyRow>> {
+pub(crate) fn all_api_keys(conn: &Connection) -> Result<Vec<ApiKeyRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, role, key_hash, created_at, expires_at, last_used_at FROM api_keys \
          ORDER BY created_at, id",
@@ -181,7 +181,7 @@ pub fn all_api_keys(conn: &Connection) -> Result<Vec<ApiKeyRow>> {
     Ok(out)
 }
 
-pub fn insert_session(conn: &Connection, s: &SessionRow) -> Result<()> {
+pub(crate) fn insert_session(conn: &Connection, s: &SessionRow) -> Result<()> {
     conn.execute(
         "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -196,15 +196,15 @@ pub fn insert_session(conn: &Connection, s: &SessionRow) -> Result<()> {
     Ok(())
 }
 
-pub fn delete_session(conn: &Connection, id: &str) -> Result<bool> {
+pub(crate) fn delete_session(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn.execute("DELETE FROM sessions WHERE id = ?1", [id])? > 0)
 }
 
-pub fn delete_expired_sessions(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+pub(crate) fn delete_expired_sessions(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
     Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ts(now)])?)
 }
 
-pub fn all_sessions(conn: &Connection) -> Result<Vec<SessionRow>> {
+pub(crate) fn all_sessions(conn: &Connection) -> Result<Vec<SessionRow>> {
     let mut stmt =
         conn.prepare("SELECT id, user_id, token_hash, created_at, expires_at FROM sessions")?;
     let mut rows = stmt.query([])?;

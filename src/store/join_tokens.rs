@@ -7,7 +7,7 @@ use super::{opt_ts, read_req_ts, read_ts, ts, Result, StoreError, UNREADABLE_TS}
 use crate::secret::TokenHash;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinTokenRow {
+pub(crate) struct JoinTokenRow {
     pub id: String,
     pub name: String,
     pub hash: TokenHash,
@@ -19,7 +19,7 @@ pub struct JoinTokenRow {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-pub fn insert(conn: &Connection, t: &JoinTokenRow) -> Result<()> {
+pub(crate) fn insert(conn: &Connection, t: &JoinTokenRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO join_tokens (id, name, token_hash, created_at, expires_at, uses_left, tags, \
          auto_approve, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -39,7 +39,7 @@ pub fn insert(conn: &Connection, t: &JoinTokenRow) -> Result<()> {
 }
 
 /// Removes a token; returns whether it was there.
-pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM join_tokens WHERE id = ?1")?
         .execute([id])?
@@ -48,7 +48,7 @@ pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
 
 /// Counts one use: the token must still have one left. Returns whether it
 /// did (callers hold the store lock, so this cannot race another use).
-pub fn use_once(conn: &Connection, id: &str, at: DateTime<Utc>) -> Result<bool> {
+pub(crate) fn use_once(conn: &Connection, id: &str, at: DateTime<Utc>) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "UPDATE join_tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL \
@@ -59,7 +59,7 @@ pub fn use_once(conn: &Connection, id: &str, at: DateTime<Utc>) -> Result<bool> 
         == 1)
 }
 
-pub fn load_all(conn: &Connection) -> Result<Vec<JoinTokenRow>> {
+pub(crate) fn load_all(conn: &Connection) -> Result<Vec<JoinTokenRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, token_hash, created_at, expires_at, uses_left, tags, auto_approve, \
          last_used_at FROM join_tokens ORDER BY created_at, id",

@@ -2,11 +2,11 @@
 //! per table group. Everything here is synchronous; the daemon calls it from
 //! blocking tasks.
 
-pub mod audit;
-pub mod credentials;
-pub mod join_tokens;
-pub mod nodes;
-pub mod tokens;
+pub(crate) mod audit;
+pub(crate) mod credentials;
+pub(crate) mod join_tokens;
+pub(crate) mod nodes;
+pub(crate) mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,10 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// Name of the database file inside the data dir.
-pub const DB_FILE: &str = "llmlb.db";
+pub(crate) const DB_FILE: &str = "llmlb.db";
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error(
@@ -60,10 +60,10 @@ pub enum StoreError {
     },
 }
 
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open database.
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     /// A second connection that only checkpoints the WAL, so that the copy
     /// into the database file never stalls a commit (none for in-memory).
@@ -73,7 +73,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema
     /// up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub(crate) fn open(path: &Path) -> Result<Store> {
         // Create the file private before SQLite does; its -wal and -shm files
         // take the same mode.
         if !path.exists() {
@@ -89,7 +89,8 @@ impl Store {
     }
 
     /// An in-memory database, for unit tests.
-    pub fn open_in_memory() -> Result<Store> {
+    #[cfg(test)]
+    pub(crate) fn open_in_memory() -> Result<Store> {
         Self::setup(Connection::open_in_memory()?, Path::new(":memory:"))
     }
 
@@ -146,26 +147,27 @@ impl Store {
 
     /// Copies what the WAL holds into the database file, as far as possible
     /// without waiting for anyone (a passive checkpoint).
-    pub fn checkpoint(checkpointer: &Connection) -> Result<()> {
+    pub(crate) fn checkpoint(checkpointer: &Connection) -> Result<()> {
         checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 
     /// Takes the checkpointing connection out, to use it without the store
     /// lock.
-    pub fn take_checkpointer(&mut self) -> Option<Connection> {
+    pub(crate) fn take_checkpointer(&mut self) -> Option<Connection> {
         self.checkpointer.take()
     }
 
     /// The schema version now in force.
-    pub fn schema_version(&self) -> Result<usize> {
+    #[cfg(test)]
+    pub(crate) fn schema_version(&self) -> Result<usize> {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Runs `f` in one transaction, committed when it returns `Ok`.
-    pub fn transaction<T, E>(
+    pub(crate) fn transaction<T, E>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E>
@@ -178,7 +180,7 @@ impl Store {
         Ok(value)
     }
 
-    pub fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 }
@@ -190,20 +192,20 @@ impl Store {
 /// check → commit → apply sequence done under one guard never interleaves
 /// with another.
 #[derive(Clone)]
-pub struct Db(Arc<parking_lot::Mutex<Store>>);
+pub(crate) struct Db(Arc<parking_lot::Mutex<Store>>);
 
 impl Db {
-    pub fn new(store: Store) -> Db {
+    pub(crate) fn new(store: Store) -> Db {
         Db(Arc::new(parking_lot::Mutex::new(store)))
     }
 
     /// Takes the store lock.
-    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Store> {
+    pub(crate) fn lock(&self) -> parking_lot::MutexGuard<'_, Store> {
         self.0.lock()
     }
 
     /// Runs `f` in one transaction under the store lock.
-    pub fn transaction<T, E>(
+    pub(crate) fn transaction<T, E>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E>
@@ -215,7 +217,7 @@ impl Db {
 
     /// Runs `f` on the connection under the store lock, outside any
     /// transaction (reads, single statements).
-    pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         f(self.lock().conn())
     }
 }
@@ -233,7 +235,7 @@ pub(crate) fn opt_ts(t: Option<DateTime<Utc>>) -> Option<String> {
 /// How a stored timestamp that cannot be read is taken: the Unix epoch, so
 /// an expiry has passed (the key, session or token is expired) and an age is
 /// as old as it gets (a runtime token is due for rotation).
-pub const UNREADABLE_TS: DateTime<Utc> = DateTime::UNIX_EPOCH;
+pub(crate) const UNREADABLE_TS: DateTime<Utc> = DateTime::UNIX_EPOCH;
 
 /// Reads a stored timestamp. The daemon wrote every one of them, so a value
 /// that does not parse (say an expiry past the year 9999, which older

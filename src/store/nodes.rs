@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{named_params, params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{named_params, params, Connection, Row, ToSql};
 
 use super::{opt_ts, read_req_ts, read_ts, ts, Result};
 use crate::api::nodes::GpuDevice;
 
 /// GPU facts a node reported at registration.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct GpuSummary {
+pub(crate) struct GpuSummary {
     pub available: bool,
     pub devices: Vec<GpuDevice>,
     pub count: Option<u32>,
@@ -22,7 +22,7 @@ pub struct GpuSummary {
 
 /// Latest metrics from a heartbeat; all absent until the first one.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct NodeMetrics {
+pub(crate) struct NodeMetrics {
     pub cpu_usage: Option<f32>,
     pub memory_usage: Option<f32>,
     pub gpu_usage: Option<f32>,
@@ -34,7 +34,7 @@ pub struct NodeMetrics {
 
 /// Models a node reported as loaded, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadedModels {
+pub(crate) struct LoadedModels {
     pub llm: Vec<String>,
     pub embedding: Vec<String>,
     pub asr: Vec<String>,
@@ -60,15 +60,11 @@ impl LoadedModels {
             _ => None,
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.kinds().iter().all(|(_, v)| v.is_empty())
-    }
 }
 
 /// Everything the database keeps about a node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeRecord {
+pub(crate) struct NodeRecord {
     pub id: String,
     pub machine_name: String,
     pub custom_name: Option<String>,
@@ -198,7 +194,7 @@ node_columns! { n;
 }
 
 /// Inserts or replaces a node with all its child rows.
-pub fn save(conn: &Connection, node: &NodeRecord) -> Result<()> {
+pub(crate) fn save(conn: &Connection, node: &NodeRecord) -> Result<()> {
     NodeRow::upsert(conn, node)?;
     replace_children(conn, node)
 }
@@ -226,7 +222,7 @@ fn replace_children(conn: &Connection, node: &NodeRecord) -> Result<()> {
 }
 
 /// Replaces the loaded-model rows of a node.
-pub fn save_models(conn: &Connection, node_id: &str, models: &LoadedModels) -> Result<()> {
+pub(crate) fn save_models(conn: &Connection, node_id: &str, models: &LoadedModels) -> Result<()> {
     conn.prepare_cached("DELETE FROM node_loaded_models WHERE node_id = ?1")?
         .execute([node_id])?;
     let mut ins =
@@ -241,7 +237,7 @@ pub fn save_models(conn: &Connection, node_id: &str, models: &LoadedModels) -> R
 
 /// What a heartbeat changes, written behind in batches.
 #[derive(Debug, Clone)]
-pub struct HeartbeatUpdate {
+pub(crate) struct HeartbeatUpdate {
     pub id: String,
     pub last_seen: Option<DateTime<Utc>>,
     pub online_since: Option<DateTime<Utc>>,
@@ -254,7 +250,7 @@ pub struct HeartbeatUpdate {
 
 /// Writes heartbeat data. A node deleted in the meantime is left deleted:
 /// the UPDATE simply matches no row.
-pub fn apply_heartbeat(conn: &Connection, u: &HeartbeatUpdate) -> Result<()> {
+pub(crate) fn apply_heartbeat(conn: &Connection, u: &HeartbeatUpdate) -> Result<()> {
     let m = &u.metrics;
     let changed = conn
         .prepare_cached(
@@ -291,7 +287,7 @@ pub fn apply_heartbeat(conn: &Connection, u: &HeartbeatUpdate) -> Result<()> {
 
 /// Deletes a node; its child rows and tokens go with it (foreign keys).
 /// Returns whether it existed.
-pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM nodes WHERE id = ?1")?
         .execute([id])?
@@ -299,7 +295,9 @@ pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Whether a node with this id is stored.
-pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+#[cfg(test)]
+pub(crate) fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT 1 FROM nodes WHERE id = ?1")?
         .query_row([id], |_| Ok(()))
@@ -308,12 +306,13 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Loads one node with its child rows.
-pub fn load(conn: &Connection, id: &str) -> Result<Option<NodeRecord>> {
+#[cfg(test)]
+pub(crate) fn load(conn: &Connection, id: &str) -> Result<Option<NodeRecord>> {
     Ok(load_where(conn, Some(id))?.pop())
 }
 
 /// Loads every node with its child rows, in registration order.
-pub fn load_all(conn: &Connection) -> Result<Vec<NodeRecord>> {
+pub(crate) fn load_all(conn: &Connection) -> Result<Vec<NodeRecord>> {
     load_where(conn, None)
 }
 

@@ -8,7 +8,7 @@ use super::{opt_ts, read_req_ts, read_ts, ts, Result, StoreError, UNREADABLE_TS}
 use crate::secret::TokenHash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+pub(crate) enum TokenKind {
     Current,
     Next,
 }
@@ -23,7 +23,7 @@ impl TokenKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct TokenRow {
+pub(crate) struct TokenRow {
     pub node_id: String,
     pub kind: TokenKind,
     pub hash: TokenHash,
@@ -34,7 +34,7 @@ pub struct TokenRow {
     pub delivered: bool,
 }
 
-pub fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
+pub(crate) fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO runtime_tokens (node_id, kind, token_hash, created_at, expires_at, \
          delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -54,14 +54,14 @@ pub fn insert(conn: &Connection, row: &TokenRow) -> Result<()> {
 }
 
 /// Removes every token of a node; returns how many there were.
-pub fn delete_for_node(conn: &Connection, node_id: &str) -> Result<usize> {
+pub(crate) fn delete_for_node(conn: &Connection, node_id: &str) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM runtime_tokens WHERE node_id = ?1")?
         .execute([node_id])?)
 }
 
 /// Sets when the current token stops working (start of a rotation).
-pub fn set_current_expiry(
+pub(crate) fn set_current_expiry(
     conn: &Connection,
     node_id: &str,
     expires_at: DateTime<Utc>,
@@ -75,7 +75,7 @@ pub fn set_current_expiry(
 
 /// Records that the successor token `hash` of a node went out in a reply.
 /// Returns whether that successor is still the node's.
-pub fn mark_delivered(
+pub(crate) fn mark_delivered(
     conn: &Connection,
     node_id: &str,
     hash: &TokenHash,
@@ -92,7 +92,7 @@ pub fn mark_delivered(
 
 /// Ends a rotation: the old token is deleted and the successor becomes the
 /// current token.
-pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
+pub(crate) fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM runtime_tokens WHERE node_id = ?1 AND kind = 'current'")?
         .execute([node_id])?;
     conn.prepare_cached(
@@ -103,7 +103,7 @@ pub fn promote_next(conn: &Connection, node_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
+pub(crate) fn load_all(conn: &Connection) -> Result<Vec<TokenRow>> {
     let mut stmt = conn.prepare(
         "SELECT node_id, kind, token_hash, created_at, expires_at, delivered_at IS NOT NULL \
              FROM runtime_tokens",

@@ -7,11 +7,11 @@ use crate::daemon::error::ApiResult;
 use crate::daemon::extract::{Admin, ApiJson, Id};
 use crate::daemon::router::AppState;
 
-pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<ApiKeyView>> {
+pub(crate) async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<ApiKeyView>> {
     Json(state.auth.list_keys())
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
@@ -22,7 +22,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-pub async fn remove(
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -33,7 +33,7 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn rotate(
+pub(crate) async fn rotate(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,

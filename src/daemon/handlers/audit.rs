@@ -10,7 +10,7 @@ use crate::daemon::router::AppState;
 use crate::store::audit::{self as audit_store, AuditQuery};
 
 #[derive(Debug, Deserialize)]
-pub struct Query {
+pub(crate) struct Query {
     since: Option<String>,
     action: Option<String>,
     target: Option<String>,
@@ -18,7 +18,7 @@ pub struct Query {
 }
 
 /// `GET /v0/audit`: newest first.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     _: Admin,
     ApiQuery(q): ApiQuery<Query>,

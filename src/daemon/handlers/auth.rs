@@ -7,7 +7,7 @@ use crate::daemon::error::{ApiError, ApiResult};
 use crate::daemon::extract::{bearer, rate_limited, ApiJson, ClientIp};
 use crate::daemon::router::AppState;
 
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
@@ -38,7 +38,7 @@ pub async fn login(
         .map(Json)
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
     headers: HeaderMap,

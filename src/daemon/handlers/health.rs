@@ -10,7 +10,7 @@ use crate::daemon::validate;
 
 /// `POST /v0/health`: a heartbeat. The hot path: memory only, unless the node
 /// uses a rotated token for the first time.
-pub async fn heartbeat(
+pub(crate) async fn heartbeat(
     State(state): State<AppState>,
     NodeToken(token): NodeToken,
     ApiJson(req): ApiJson<HeartbeatRequest>,

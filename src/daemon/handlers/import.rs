@@ -38,7 +38,7 @@ fn parse(body: &[u8]) -> Result<ImportBatch<'_>, ApiError> {
 
 /// `POST /v0/import/nodes`: the legacy file's array as is, or
 /// `{"nodes": [...], "dry_run": bool, "on_conflict": "skip"|"overwrite"}`.
-pub async fn import(
+pub(crate) async fn import(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     ImportBody(body): ImportBody,

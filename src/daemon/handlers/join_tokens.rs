@@ -8,11 +8,11 @@ use crate::daemon::extract::{Admin, ApiJson, Id};
 use crate::daemon::router::AppState;
 use crate::daemon::validate;
 
-pub async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<JoinTokenView>> {
+pub(crate) async fn list(State(state): State<AppState>, _: Admin) -> Json<Vec<JoinTokenView>> {
     Json(state.join_tokens.list())
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     ApiJson(req): ApiJson<CreateJoinTokenRequest>,
@@ -24,7 +24,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-pub async fn remove(
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,

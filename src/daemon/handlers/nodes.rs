@@ -20,7 +20,7 @@ use crate::daemon::validate;
 
 /// `POST /v0/nodes`: open to anyone who can reach the daemon; every
 /// registration lands in `pending`.
-pub async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
     proof: Option<NodeToken>,
@@ -109,11 +109,11 @@ pub async fn register(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     _: Viewer,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -145,7 +145,7 @@ pub async fn list(
     ))
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     _: Viewer,
     Id(id): Id,
@@ -153,7 +153,7 @@ pub async fn show(
     Ok(Json(state.registry.get(&id)?))
 }
 
-pub async fn approve(
+pub(crate) async fn approve(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -164,7 +164,7 @@ pub async fn approve(
         .map(Json)
 }
 
-pub async fn remove(
+pub(crate) async fn remove(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -175,7 +175,7 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -188,7 +188,7 @@ pub async fn update(
         .map(Json)
 }
 
-pub async fn drain(
+pub(crate) async fn drain(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -199,7 +199,7 @@ pub async fn drain(
         .map(Json)
 }
 
-pub async fn undrain(
+pub(crate) async fn undrain(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,

@@ -5,7 +5,7 @@ use crate::api::status::StatusResponse;
 use crate::daemon::router::AppState;
 
 /// `GET /v0/status`: public; version, uptime and node counts only.
-pub async fn status(State(state): State<AppState>) -> Json<StatusResponse> {
+pub(crate) async fn status(State(state): State<AppState>) -> Json<StatusResponse> {
     let cfg = state.registry.config();
     Json(StatusResponse {
         version: env!("CARGO_PKG_VERSION").to_string(),

@@ -8,9 +8,9 @@ use crate::daemon::router::AppState;
 use crate::daemon::validate;
 /// Longest grace period a rotation may give the old token (`--token-grace`
 /// is held to it too).
-pub use crate::daemon::validate::MAX_GRACE;
+pub(crate) use crate::daemon::validate::MAX_GRACE;
 
-pub async fn rotate(
+pub(crate) async fn rotate(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,
@@ -23,7 +23,7 @@ pub async fn rotate(
         .map(Json)
 }
 
-pub async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<AppState>,
     Admin(_, actor): Admin,
     Id(id): Id,

@@ -43,7 +43,7 @@ impl Registry {
         Ok(view)
     }
 
-    pub fn patch(
+    pub(crate) fn patch(
         &self,
         id: &str,
         p: &ValidPatch,
@@ -75,7 +75,7 @@ impl Registry {
         )
     }
 
-    pub fn set_drained(
+    pub(crate) fn set_drained(
         &self,
         id: &str,
         drained: bool,
@@ -95,7 +95,7 @@ impl Registry {
     }
 
     /// Removes a node and revokes its tokens.
-    pub fn delete(&self, id: &str, actor: &Actor) -> Result<(), RegistryError> {
+    pub(crate) fn delete(&self, id: &str, actor: &Actor) -> Result<(), RegistryError> {
         let mut store = self.db.lock();
         let name = self.fleet.read().get(id)?.rec.machine_name.clone();
         let audit = actor.ok("node.remove", id, format!("machine name {name}"));

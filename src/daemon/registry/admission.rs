@@ -29,7 +29,7 @@ use crate::store::Store;
 
 /// What decides how a registration is admitted, besides its body.
 #[derive(Clone, Copy)]
-pub struct RegisterContext<'a> {
+pub(crate) struct RegisterContext<'a> {
     /// The hash of its `X-Node-Token`.
     pub proof: Option<TokenHash>,
     /// The join tokens and the hash of its `X-Join-Token`.
@@ -44,7 +44,7 @@ pub struct RegisterContext<'a> {
 
 /// What a registration did.
 #[derive(Debug)]
-pub struct Registered {
+pub(crate) struct Registered {
     pub response: RegisterNodeResponse,
     /// The registration proved with its token that it was this node.
     pub proven: bool,
@@ -84,7 +84,7 @@ impl Registry {
     /// own, leaving the known ones untouched, so nobody takes over a node by
     /// sending its name. Either way the node lands in `pending` with a new
     /// token, and any old token of it is revoked.
-    pub fn register(
+    pub(crate) fn register(
         &self,
         reg: ValidRegistration,
         ctx: RegisterContext<'_>,
@@ -219,7 +219,7 @@ impl Registry {
         answer
     }
 
-    pub fn approve(&self, id: &str, actor: &Actor) -> Result<NodeView, RegistryError> {
+    pub(crate) fn approve(&self, id: &str, actor: &Actor) -> Result<NodeView, RegistryError> {
         let wall = self.clock.now_utc();
         let twins: Vec<String> = {
             let fleet = self.fleet.read();

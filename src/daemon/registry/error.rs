@@ -5,7 +5,7 @@
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub(crate) enum RegistryError {
     #[error("no node has id {0:?}; list the nodes with GET /v0/nodes")]
     NodeNotFound(String),
     #[error(

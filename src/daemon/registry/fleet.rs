@@ -104,7 +104,7 @@ pub(super) struct At {
 
 /// The status rule of DESIGN: pending until approved; then offline when not
 /// live, online when its models are ready, else registering.
-pub fn derive_status(rec: &NodeRecord, live: bool) -> NodeStatus {
+pub(crate) fn derive_status(rec: &NodeRecord, live: bool) -> NodeStatus {
     if !rec.approved {
         NodeStatus::Pending
     } else if !live {
@@ -135,7 +135,7 @@ pub(super) struct Fleet {
 
 /// Most ids a node lists in `same_machine_name_as`: a thousand strangers
 /// registering one name must not make every listing quadratic.
-pub const MAX_TWINS_SHOWN: usize = 16;
+pub(crate) const MAX_TWINS_SHOWN: usize = 16;
 
 /// The ids of the other nodes with a node's machine name and runtime port,
 /// oldest first, at most [`MAX_TWINS_SHOWN`].

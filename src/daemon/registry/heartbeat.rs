@@ -11,7 +11,7 @@ use crate::store::tokens::TokenKind;
 
 /// Why a heartbeat was not applied.
 #[derive(Debug)]
-pub enum HeartbeatError {
+pub(crate) enum HeartbeatError {
     /// Refused: the token or the body is not acceptable.
     Refused(RegistryError),
     /// The heartbeat used a successor token: the rotation must be completed
@@ -32,7 +32,7 @@ impl Registry {
     /// Applies a heartbeat authenticated by `token`. Memory only, except when
     /// a token change must be committed first: then the caller runs what
     /// the error names and calls again.
-    pub fn heartbeat(
+    pub(crate) fn heartbeat(
         &self,
         token: &TokenHash,
         req: &ValidHeartbeat,

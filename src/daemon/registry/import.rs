@@ -10,7 +10,7 @@ impl Registry {
     /// Writes imported records in one transaction, then adds them to memory.
     /// `decide` is called under the store lock with whether each id exists
     /// and returns whether to write the record.
-    pub fn import_records(
+    pub(crate) fn import_records(
         &self,
         records: Vec<NodeRecord>,
         mut decide: impl FnMut(&NodeRecord, bool) -> bool,

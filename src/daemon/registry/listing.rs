@@ -232,7 +232,11 @@ impl Registry {
     /// a few hundred nodes: the fleet lock is never held for long, and the
     /// whole answer never sits in memory at once. Stops early when `emit`
     /// returns false (the client went away).
-    pub fn list_json(&self, filter: Option<NodeStatus>, mut emit: impl FnMut(Vec<u8>) -> bool) {
+    pub(crate) fn list_json(
+        &self,
+        filter: Option<NodeStatus>,
+        mut emit: impl FnMut(Vec<u8>) -> bool,
+    ) {
         let at = self.at();
         let mut order: Vec<(DateTime<Utc>, String)> = {
             let fleet = self.fleet.read();
@@ -267,13 +271,13 @@ impl Registry {
         emit(out);
     }
 
-    pub fn get(&self, id: &str) -> Result<NodeView, RegistryError> {
+    pub(crate) fn get(&self, id: &str) -> Result<NodeView, RegistryError> {
         let fleet = self.fleet.read();
         let live = fleet.get(id)?;
         Ok(live.view(fleet.twins(&live.rec), self.at()))
     }
 
-    pub fn counts(&self) -> NodeCounts {
+    pub(crate) fn counts(&self) -> NodeCounts {
         let now = self.clock.now_instant();
         let fleet = self.fleet.read();
         let mut c = NodeCounts {
@@ -294,7 +298,7 @@ impl Registry {
     /// Builds the cached listing fragments that changes have dropped, so that
     /// the next `GET /v0/nodes` does not pay for them. Background work, done
     /// under the read lock in chunks. Returns how many were built.
-    pub fn warm_listing(&self) -> usize {
+    pub(crate) fn warm_listing(&self) -> usize {
         let stale: Vec<String> = {
             let fleet = self.fleet.read();
             fleet

@@ -43,13 +43,12 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
-pub use self::admission::{RegisterContext, Registered};
-pub use self::error::RegistryError;
-pub use self::fleet::{derive_status, MAX_TWINS_SHOWN};
+pub(crate) use self::admission::RegisterContext;
+pub(crate) use self::error::RegistryError;
 use self::fleet::{At, Fleet};
-pub use self::heartbeat::HeartbeatError;
+pub(crate) use self::heartbeat::HeartbeatError;
 use super::clock::SharedClock;
-pub use super::validate::ValidRegistration;
+pub(crate) use super::validate::ValidRegistration;
 use crate::api::nodes::NodeStatus;
 use crate::store::{Db, StoreError};
 
@@ -59,14 +58,14 @@ const LOCK_CHUNK: usize = 256;
 
 /// Timing settings of the registry.
 #[derive(Debug, Clone)]
-pub struct RegistryConfig {
+pub(crate) struct RegistryConfig {
     pub heartbeat_interval: Duration,
     pub node_timeout: Duration,
     pub default_grace: Duration,
     pub token_max_age: Option<Duration>,
 }
 
-pub struct Registry {
+pub(crate) struct Registry {
     db: Db,
     fleet: RwLock<Fleet>,
     cfg: RegistryConfig,
@@ -80,7 +79,7 @@ pub struct Registry {
 
 /// A node that may receive proxied requests: approved, online, not drained.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteEntry {
+pub(crate) struct RouteEntry {
     pub node_id: String,
     /// `http://ip:node_api_port` (IPv6 in brackets): the node's
     /// OpenAI-compatible endpoint, the one the registration probe checked.
@@ -91,7 +90,11 @@ pub struct RouteEntry {
 impl Registry {
     /// Loads the fleet from the database (see `tokens::restore` for what
     /// happens to rotations that were under way).
-    pub fn load(db: Db, cfg: RegistryConfig, clock: SharedClock) -> Result<Registry, StoreError> {
+    pub(crate) fn load(
+        db: Db,
+        cfg: RegistryConfig,
+        clock: SharedClock,
+    ) -> Result<Registry, StoreError> {
         let fleet = tokens::restore(&mut db.lock(), clock.as_ref())?;
         let checkpointer = db.lock().take_checkpointer();
         Ok(Registry {
@@ -104,12 +107,12 @@ impl Registry {
         })
     }
 
-    pub fn config(&self) -> &RegistryConfig {
+    pub(crate) fn config(&self) -> &RegistryConfig {
         &self.cfg
     }
 
     /// The clock the registry judges liveness, grace and ages by.
-    pub fn clock(&self) -> &SharedClock {
+    pub(crate) fn clock(&self) -> &SharedClock {
         &self.clock
     }
 
@@ -123,7 +126,7 @@ impl Registry {
     }
 
     /// Changes whenever [`Registry::routable`] may answer differently.
-    pub fn routing_generation(&self) -> u64 {
+    pub(crate) fn routing_generation(&self) -> u64 {
         self.routing_gen.load(Ordering::Acquire)
     }
 
@@ -132,7 +135,7 @@ impl Registry {
     }
 
     /// The nodes that may receive traffic now, with their models.
-    pub fn routable(&self) -> Vec<RouteEntry> {
+    pub(crate) fn routable(&self) -> Vec<RouteEntry> {
         let now = self.clock.now_instant();
         let fleet = self.fleet.read();
         fleet
@@ -160,18 +163,18 @@ impl Registry {
             .collect()
     }
 
-    pub fn heartbeat_interval_secs(&self) -> u64 {
+    pub(crate) fn heartbeat_interval_secs(&self) -> u64 {
         self.cfg.heartbeat_interval.as_secs()
     }
 
     /// Whether `hash` is a runtime token some node holds (a quick check
     /// before work is done for a registration; `register` decides).
-    pub fn holds_token(&self, hash: &crate::secret::TokenHash) -> bool {
+    pub(crate) fn holds_token(&self, hash: &crate::secret::TokenHash) -> bool {
         self.fleet.read().tokens.contains_key(hash)
     }
 
     /// Whether a node with this id is known.
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.fleet.read().nodes.contains_key(id)
     }
 }

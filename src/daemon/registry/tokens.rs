@@ -99,7 +99,7 @@ pub(super) fn restore(store: &mut Store, clock: &dyn Clock) -> Result<Fleet, Sto
 impl Registry {
     /// Completes a rotation because the node used its successor token: the
     /// old token dies at once. Does nothing if that already happened.
-    pub fn promote(&self, token: &TokenHash) -> Result<(), RegistryError> {
+    pub(crate) fn promote(&self, token: &TokenHash) -> Result<(), RegistryError> {
         let mut store = self.db.lock();
         let node_id = match self.fleet.read().tokens.get(token) {
             Some((id, TokenKind::Next)) => id.clone(),
@@ -115,7 +115,7 @@ impl Registry {
     /// Commits that the successor token of the node that `token` (its
     /// current one) belongs to goes out in a reply, before that reply is
     /// sent: from then on a restart keeps accepting it.
-    pub fn mark_delivered(&self, token: &TokenHash) -> Result<(), RegistryError> {
+    pub(crate) fn mark_delivered(&self, token: &TokenHash) -> Result<(), RegistryError> {
         let mut store = self.db.lock();
         let (node_id, next_hash) = {
             let fleet = self.fleet.read();
@@ -147,7 +147,7 @@ impl Registry {
     /// Starts a rotation: a successor token is handed to the node in its next
     /// heartbeat reply; the current one works until the node uses the
     /// successor or `grace` runs out.
-    pub fn rotate(
+    pub(crate) fn rotate(
         &self,
         id: &str,
         grace: Option<Duration>,
@@ -236,7 +236,11 @@ impl Registry {
     }
 
     /// Revokes every token of a node at once; it must register again.
-    pub fn revoke(&self, id: &str, actor: &Actor) -> Result<RevokeTokenResponse, RegistryError> {
+    pub(crate) fn revoke(
+        &self,
+        id: &str,
+        actor: &Actor,
+    ) -> Result<RevokeTokenResponse, RegistryError> {
         let mut store = self.db.lock();
         if !self.contains(id) {
             return Err(RegistryError::NodeNotFound(id.to_string()));

@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 impl Registry {
     /// Writes heartbeat data of dirty nodes in one transaction. Returns how
     /// many nodes were written.
-    pub fn flush(&self) -> Result<usize, StoreError> {
+    pub(crate) fn flush(&self) -> Result<usize, StoreError> {
         // Copied out in small chunks, so heartbeats never wait long for the
         // lock while thousands of nodes are written behind.
         let dirty: Vec<String> = {
@@ -67,7 +67,7 @@ impl Registry {
 
     /// Checkpoints the WAL into the database file on a connection of its
     /// own, so commits (registrations, approvals) are not held up.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
         match self.checkpointer.lock().as_ref() {
             Some(c) => Store::checkpoint(c),
             None => Ok(()),
@@ -77,7 +77,7 @@ impl Registry {
     /// Periodic upkeep, judged by the registry's clock: nodes that went
     /// offline, rotations whose grace ran out, and automatic rotation of
     /// tokens older than `--runtime-token-max-age`.
-    pub fn sweep(&self) -> Result<(), RegistryError> {
+    pub(crate) fn sweep(&self) -> Result<(), RegistryError> {
         let at = self.at();
         let mut expired = false;
         let mut went_offline = false;

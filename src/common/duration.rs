@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Parses a duration; the error says what form is expected.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     let bad = || {
         format!(

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
 /// Writes a file with mode 0600, atomically (temp file + rename).
-pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         // Directories made on the way are private too (the file's name may
         // say what it holds); existing ones keep their mode.
@@ -28,7 +28,7 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
 
 /// Why [`private_dir`] failed.
 #[derive(Debug, thiserror::Error)]
-pub enum PrivateDirError {
+pub(crate) enum PrivateDirError {
     #[error("cannot create {}: {source}", path.display())]
     Create {
         path: std::path::PathBuf,
@@ -48,7 +48,7 @@ pub enum PrivateDirError {
 ///
 /// A directory made before (by hand, an older version, or a umask of 022)
 /// would otherwise stay 0755 and let every local user read what is in it.
-pub fn private_dir(dir: &std::path::Path) -> Result<Option<u32>, PrivateDirError> {
+pub(crate) fn private_dir(dir: &std::path::Path) -> Result<Option<u32>, PrivateDirError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -81,7 +81,11 @@ pub fn private_dir(dir: &std::path::Path) -> Result<Option<u32>, PrivateDirError
 
 /// [`private_dir`] for a binary's own directory (`what`, chosen with
 /// `flag`): logs a change of mode, and on failure says what to do.
-pub fn make_private_dir(dir: &std::path::Path, what: &str, flag: &str) -> anyhow::Result<()> {
+pub(crate) fn make_private_dir(
+    dir: &std::path::Path,
+    what: &str,
+    flag: &str,
+) -> anyhow::Result<()> {
     match private_dir(dir) {
         Ok(None) => Ok(()),
         Ok(Some(old)) => {

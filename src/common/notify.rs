@@ -7,12 +7,12 @@ use std::time::Duration;
 use sd_notify::NotifyState;
 
 /// `READY=1`: the service is up.
-pub fn ready() {
+pub(crate) fn ready() {
     send(&[NotifyState::Ready]);
 }
 
 /// `STOPPING=1`: the service is shutting down.
-pub fn stopping() {
+pub(crate) fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
@@ -27,7 +27,7 @@ fn send(states: &[NotifyState<'_>]) {
 
 /// When the unit sets `WatchdogSec=`, sends `WATCHDOG=1` at half the
 /// interval for as long as the runtime lives.
-pub fn spawn_watchdog() {
+pub(crate) fn spawn_watchdog() {
     let mut usec = 0;
     if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
         return;
@@ -45,7 +45,7 @@ pub fn spawn_watchdog() {
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed
 /// now, before the caller reports readiness, so a signal sent right after
 /// `READY=1` is never lost to the default action.
-pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -13,7 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::daemon::config::LogFormat;
+/// How log lines look on stderr (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber; `RUST_LOG` overrides the level (info).
 pub fn init(format: LogFormat) {
@@ -32,7 +37,7 @@ pub fn init(format: LogFormat) {
 }
 
 /// A [`MakeWriter`] over `open` (e.g. `io::stderr`) whose writers never fail.
-pub struct Lossy<F> {
+pub(crate) struct Lossy<F> {
     open: F,
     json: bool,
     lost: AtomicU64,
@@ -43,7 +48,7 @@ pub struct Lossy<F> {
 
 impl<F> Lossy<F> {
     /// `json`: the note about lost lines is a JSON line, like the others.
-    pub fn new(open: F, json: bool) -> Lossy<F> {
+    pub(crate) fn new(open: F, json: bool) -> Lossy<F> {
         Lossy {
             open,
             json,
@@ -53,7 +58,8 @@ impl<F> Lossy<F> {
     }
 
     /// Lines lost since the last one that was written.
-    pub fn lost(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
     }
 
@@ -101,7 +107,7 @@ where
 
 /// One event's writer: takes the whole line in one `write` and always
 /// reports it written.
-pub struct LossyLine<'a, F, W> {
+pub(crate) struct LossyLine<'a, F, W> {
     inner: W,
     of: &'a Lossy<F>,
 }
@@ -206,8 +212,9 @@ mod tests {
         assert_eq!(lines.len(), 3, "{out}");
         assert_eq!(lines[0], "one");
         assert!(
-            lines[1]
-                .ends_with("WARN llmlb::logging: 3 log lines could not be written and were lost"),
+            lines[1].ends_with(
+                "WARN llmlb::common::logging: 3 log lines could not be written and were lost"
+            ),
             "{out}"
         );
         assert_eq!(lines[2], "two");
