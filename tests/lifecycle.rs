@@ -255,16 +255,25 @@ async fn rotation_hands_over_the_new_token_and_kills_the_old_on_first_use() {
 
 #[tokio::test]
 async fn the_old_token_dies_when_the_grace_period_ends() {
-    let d = InProcess::start(&["--no-reachability-check"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(clock.clone(), &["--no-reachability-check"]).await;
     let n = d.register("gpu-grace", "127.0.0.1", 8080).await;
     let r = d
         .admin_post(
             &format!("/v0/nodes/{}/token/rotate", n.id),
-            json!({"grace_secs": 1}),
+            json!({"grace_secs": 60}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    clock.advance(Duration::from_secs(59));
+    d.sweep_now().await;
+    assert_eq!(
+        d.node(&n.id).await["token_rotation_pending"],
+        true,
+        "a second before the grace period ends"
+    );
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     assert_eq!(r.status, 401);
     // The successor never reached the node, so it died with the old token.
@@ -282,16 +291,26 @@ async fn the_old_token_dies_when_the_grace_period_ends() {
 
 #[tokio::test]
 async fn a_delivered_successor_outlives_the_grace_period() {
-    let d = InProcess::start(&["--no-reachability-check"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(clock.clone(), &["--no-reachability-check"]).await;
     let n = d.register("gpu-grace2", "127.0.0.1", 8080).await;
     let path = format!("/v0/nodes/{}/token/rotate", n.id);
     let r = d.admin_post(&path, json!({"grace_secs": 0})).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["code"], "invalid_grace");
-    d.admin_post(&path, json!({"grace_secs": 1})).await;
+    d.admin_post(&path, json!({"grace_secs": 60})).await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     let next = r.body["runtime_token"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    clock.advance(Duration::from_secs(59));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert_eq!(
+        r.status, 200,
+        "the old token works a second before the grace period ends"
+    );
+    assert_eq!(r.body["runtime_token"], next.as_str());
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
     assert_eq!(
         d.heartbeat(&n.token, heartbeat_body(&n.id)).await.status,
         401
