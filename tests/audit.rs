@@ -23,7 +23,12 @@ fn find<'a>(rows: &'a [Value], action: &str, target: Option<&str>) -> &'a Value 
 
 #[tokio::test]
 async fn every_admin_action_and_admission_event_is_recorded_without_secrets() {
-    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "2s"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--runtime-token-max-age", "1h"],
+    )
+    .await;
     let admin = d.admin_token();
     let mut secrets = vec![admin.clone(), d.admin_password()];
 
@@ -140,13 +145,12 @@ async fn every_admin_action_and_admission_event_is_recorded_without_secrets() {
 
     // The joined node's token ages past --runtime-token-max-age: the daemon
     // rotates it by itself.
-    let found = eventually(Duration::from_secs(8), || async {
-        audit(&d, "?action=token.auto_rotate")
-            .await
-            .iter()
-            .any(|r| r["target"] == joined_id.as_str())
-    })
-    .await;
+    clock.advance(Duration::from_secs(3601));
+    d.sweep_now().await;
+    let found = audit(&d, "?action=token.auto_rotate")
+        .await
+        .iter()
+        .any(|r| r["target"] == joined_id.as_str());
     assert!(found, "no automatic rotation recorded");
     let rows = audit(&d, "?limit=1000").await;
 

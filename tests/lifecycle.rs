@@ -130,7 +130,12 @@ async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_t
 
 #[tokio::test]
 async fn going_offline_and_back_never_skips_approval() {
-    let d = InProcess::start(&["--no-reachability-check", "--node-timeout", "1"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--node-timeout", "30"],
+    )
+    .await;
     let approved = d.register("gpu-on", "127.0.0.1", 8080).await;
     let pending = d.register("gpu-pend", "127.0.0.1", 8081).await;
     approve(&d, &approved.id).await;
@@ -138,11 +143,18 @@ async fn going_offline_and_back_never_skips_approval() {
         .await;
     assert_eq!(d.status_of(&approved.id).await, "online");
 
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            d.status_of(&approved.id).await == "offline"
-        })
-        .await,
+    clock.advance(Duration::from_secs(29));
+    d.sweep_now().await;
+    assert_eq!(
+        d.status_of(&approved.id).await,
+        "online",
+        "a second before the offline timeout"
+    );
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
+    assert_eq!(
+        d.status_of(&approved.id).await,
+        "offline",
         "an approved node without heartbeats goes offline"
     );
     assert_eq!(d.status_of(&pending.id).await, "pending");
@@ -341,13 +353,29 @@ async fn a_rotation_survives_a_restart() {
 
 #[tokio::test]
 async fn tokens_older_than_the_max_age_are_rotated_automatically() {
-    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "1s"]).await;
-    let n = d.register("gpu-auto", "127.0.0.1", 8080).await;
-    let got = eventually(Duration::from_secs(6), || async {
-        d.heartbeat(&n.token, heartbeat_body(&n.id)).await.body["runtime_token"].is_string()
-    })
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--runtime-token-max-age", "1h"],
+    )
     .await;
-    assert!(got, "a heartbeat reply carries a rotated token");
+    let n = d.register("gpu-auto", "127.0.0.1", 8080).await;
+    clock.advance(Duration::from_secs(3600 - 60));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert!(
+        r.body.get("runtime_token").is_none(),
+        "rotated a minute before the max age: {}",
+        r.body
+    );
+    clock.advance(Duration::from_secs(120));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert!(
+        r.body["runtime_token"].is_string(),
+        "a heartbeat reply carries a rotated token: {}",
+        r.body
+    );
 }
 
 #[tokio::test]

@@ -438,8 +438,8 @@ async fn a_silent_client_is_dropped_at_the_header_timeout_during_the_handshake()
     let mut tcp = tokio::net::TcpStream::connect(d.addr).await.unwrap();
     let started = std::time::Instant::now();
     let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut byte)).await;
-    // Within the 5 s of the timeout above, four past the header timeout.
+    // The 30 s only stop a hang: the header timeout closes it long before.
+    let read = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut byte)).await;
     assert!(
         matches!(read, Ok(Ok(0)) | Ok(Err(_))),
         "closed, not left open after {:?}: {read:?}",
