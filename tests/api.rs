@@ -434,16 +434,23 @@ async fn api_keys_are_shown_once_and_can_be_rotated_and_revoked() {
 
 #[tokio::test]
 async fn expired_api_keys_are_refused() {
-    let d = InProcess::start(&[]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(clock.clone(), &[]).await;
     let r = d
         .admin_post(
             "/v0/api-keys",
-            json!({"name": "short", "role": "viewer", "expires_in_secs": 1}),
+            json!({"name": "short", "role": "viewer", "expires_in_secs": 60}),
         )
         .await;
     let key = r.body["key"].as_str().unwrap().to_string();
     assert_eq!(d.get("/v0/nodes", Some(&key)).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        d.get("/v0/nodes", Some(&key)).await.status,
+        200,
+        "a second before it expires"
+    );
+    clock.advance(Duration::from_secs(2));
     assert_error(&d.get("/v0/nodes", Some(&key)).await, 401, "token_expired");
     // Rotating it would only make another dead key.
     let id = r.body["id"].as_str().unwrap();

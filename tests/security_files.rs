@@ -346,7 +346,7 @@ async fn with_stderr_on_a_full_disk_the_agent_still_registers_and_heartbeats() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        eventually(Duration::from_secs(5), || async {
+        eventually(Duration::from_secs(15), || async {
             d.status_of(&id).await == "online"
         })
         .await,

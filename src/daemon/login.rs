@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::clock::SharedClock;
 use super::error::ApiError;
 use super::limits::{retry_after_secs, SourceKey};
 use crate::secret::{self, TokenHash};
@@ -213,6 +214,8 @@ impl<K: Hash + Eq + Copy> Table<K> {
 /// Lockouts and the password-hashing slots of `POST /v0/auth/login`.
 pub(crate) struct LoginGuard {
     cfg: LockoutConfig,
+    /// The daemon's clock: a lock lasts its duration on it.
+    clock: SharedClock,
     users: Mutex<Table<[u8; 32]>>,
     sources: Mutex<Table<SourceKey>>,
     permits: Arc<Semaphore>,
@@ -224,9 +227,10 @@ fn user_key(username: &str) -> [u8; 32] {
 }
 
 impl LoginGuard {
-    pub(crate) fn new(cfg: LockoutConfig) -> LoginGuard {
+    pub(crate) fn new(cfg: LockoutConfig, clock: SharedClock) -> LoginGuard {
         LoginGuard {
             cfg,
+            clock,
             users: Mutex::new(Table::new()),
             sources: Mutex::new(Table::new()),
             permits: Arc::new(Semaphore::new(HASH_SLOTS)),
@@ -237,7 +241,7 @@ impl LoginGuard {
     /// Refuses an attempt for `username` from `source` while either is
     /// locked: 429 `login_locked` with the time left.
     pub(crate) fn check(&self, username: &str, source: IpAddr) -> Result<(), ApiError> {
-        let now = Instant::now();
+        let now = self.clock.now_instant();
         let user = self.users.lock().locked(user_key(username), now);
         let addr = self.sources.lock().locked(SourceKey::of(source), now);
         let (left, whom) = match (user, addr) {
@@ -282,7 +286,7 @@ impl LoginGuard {
     /// Counts a failed attempt and logs it. `shown` is how the log names the
     /// user: the username when it exists, else [`UNKNOWN_USER`].
     pub(crate) fn failed(&self, username: &str, shown: &str, source: IpAddr) {
-        let now = Instant::now();
+        let now = self.clock.now_instant();
         let (user, user_failures) = self.users.lock().fail(user_key(username), now, &self.cfg);
         let (addr, addr_failures) = self
             .sources
@@ -314,7 +318,7 @@ impl LoginGuard {
 
     /// Periodic upkeep: forgets usernames and addresses that are quiet.
     pub(crate) fn sweep(&self) {
-        let now = Instant::now();
+        let now = self.clock.now_instant();
         self.users.lock().forget(now, &self.cfg);
         self.sources.lock().forget(now, &self.cfg);
     }

@@ -111,10 +111,13 @@ pub fn prepare_with_clock(args: &DaemonArgs, clock: SharedClock) -> anyhow::Resu
         metrics: metrics::Metrics::default(),
         register_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
         login_limit: limits::RateLimiter::new(args.rate_limit, args.rate_burst),
-        login_guard: login::LoginGuard::new(login::LockoutConfig {
-            base: args.login_lockout,
-            ..login::LockoutConfig::default()
-        }),
+        login_guard: login::LoginGuard::new(
+            login::LockoutConfig {
+                base: args.login_lockout,
+                ..login::LockoutConfig::default()
+            },
+            clock.clone(),
+        ),
         max_pending: args.max_pending as usize,
         field_limits: args.field_limits(),
         audit_retention: args.audit_retention,
@@ -231,6 +234,14 @@ impl RunningDaemon {
             .blocking(|s| Ok(s.registry.sweep()?))
             .await
             .map_err(|e| anyhow::anyhow!("the sweep failed: {e}"))
+    }
+
+    /// Removes the audit rows older than `--audit-retention` on the
+    /// daemon's clock now, as the upkeep loop does at start and hourly: with
+    /// a [`clock::ManualClock`], a test advances past the retention and calls
+    /// this instead of waiting for the next hour.
+    pub async fn prune_audit_now(&self) {
+        prune_audit(&self.state).await;
     }
 
     /// Stops accepting, waits for open requests, flushes the write-behind.

@@ -1,6 +1,7 @@
-// Measures how the llmlbd dashboard copes with a large fleet, in Debian's
-// headless Chromium with playwright-core. Run by tests/dashboard.rs, which
-// starts the daemon and imports the fleet; by hand:
+// How the llmlbd dashboard copes with a large fleet, in Debian's headless
+// Chromium with playwright-core. Run by tests/dashboard.rs, which starts the
+// daemon and imports the fleet (bench/dashboard.sh runs that test with
+// MAX_TASK_MS); by hand:
 //
 //   LLMLB_URL=http://127.0.0.1:32768 ADMIN_PASSWORD=... ADMIN_TOKEN=llmlb_ak_... \
 //   node tests/browser/large-fleet.mjs
@@ -11,7 +12,8 @@
 //   ADMIN_PASSWORD   (required)
 //   ADMIN_TOKEN      an admin API key, for the changes made behind the page's back (required)
 //   MIN_NODES        the fleet must hold at least this many nodes (default 10000)
-//   MAX_TASK_MS      the longest main-thread task allowed (default 200)
+//   MAX_TASK_MS      the longest main-thread task allowed (optional: without
+//                    it the longest task is printed, not judged)
 //   TWIN_NAME        a machine name two nodes share (optional): both rows must
 //                    say "same machine name as"
 //   CHROMIUM         the browser, default /usr/bin/chromium
@@ -22,9 +24,14 @@
 // carry real changes (nodes approved and registered elsewhere), paging, the
 // status filter, the search box, the detail view and the narrow layout (with
 // the keyboard on the page controls). It prints the longest task of each
-// phase and fails when any task took longer than MAX_TASK_MS, or when the page
-// shows more than a page of rows at once. Exits 0 when every check passed, 1
-// otherwise.
+// phase, and fails when any task took longer than MAX_TASK_MS if that is set.
+//
+// What keeps the page fast does not depend on the machine, and is checked
+// always: the table never holds more than a page of rows (a
+// MutationObserver sees every change to it), the whole document stays
+// smaller than the fleet, and a poll with nothing changed moves or inserts
+// no row (rows are kept, and a cell is rewritten only when its text
+// changed). Exits 0 when every check passed, 1 otherwise.
 
 import { Failure, check, launchBrowser, required, waitUntil } from "./common.mjs";
 import path from "node:path";
@@ -37,7 +44,9 @@ const adminUser = process.env.ADMIN_USERNAME || "admin";
 const adminPassword = required("ADMIN_PASSWORD");
 const adminToken = required("ADMIN_TOKEN");
 const minNodes = Number(process.env.MIN_NODES || 10000);
-const maxTaskMs = Number(process.env.MAX_TASK_MS || 200);
+const maxTaskMs = process.env.MAX_TASK_MS ? Number(process.env.MAX_TASK_MS) : null;
+// The most rows the table may hold at once: a page (the page shows 100).
+const MAX_ROWS = 200;
 const twinName = process.env.TWIN_NAME || "";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -59,9 +68,18 @@ async function api(method, pathname, body) {
   return { status: resp.status, body: text ? JSON.parse(text) : null };
 }
 
-// Installed before any script of the page runs: records every long task.
+// Installed before any script of the page runs: records every long task,
+// the most rows the node table ever held, and each row put into it.
 function observeLongTasks() {
   window.__longTasks = [];
+  window.__rows = { most: 0, inserted: 0 };
+  new MutationObserver((list) => {
+    for (const m of list) {
+      if (m.target.id !== "nodes-body") continue;
+      for (const n of m.addedNodes) if (n.nodeName === "TR") window.__rows.inserted += 1;
+      window.__rows.most = Math.max(window.__rows.most, m.target.children.length);
+    }
+  }).observe(document, { childList: true, subtree: true });
   window.__longTaskSupported = typeof PerformanceObserver !== "undefined"
     && (PerformanceObserver.supportedEntryTypes || []).includes("longtask");
   if (!window.__longTaskSupported) return;
@@ -83,17 +101,31 @@ async function taskCount(page) {
   return page.evaluate(() => window.__longTasks.length);
 }
 
-// Runs `fn` as a named phase and records the longest main-thread task in it.
+const rowStats = (page) => page.evaluate(() => ({ ...window.__rows }));
+const domSize = (page) => page.evaluate(() => document.getElementsByTagName("*").length);
+let total = 0;
+
+// Runs `fn` as a named phase; records the longest main-thread task in it and
+// the rows inserted into the table, and checks the table and the document
+// against the fleet's size. Returns the rows inserted.
 async function phase(page, name, fn) {
   currentStep = name;
   const from = await taskCount(page);
+  const rowsBefore = await rowStats(page);
   const started = Date.now();
   await fn();
   const tasks = await longTasksSince(page, from);
+  const rows = await rowStats(page);
+  const elements = await domSize(page);
+  const inserted = rows.inserted - rowsBefore.inserted;
   const longest = tasks.reduce((m, t) => Math.max(m, t.duration), 0);
   phases.push({ name, longest, count: tasks.length });
   console.log(`ok - ${name}: ${Date.now() - started} ms, longest main-thread task ${longest} ms`
-    + ` (${tasks.length} task(s) over 50 ms${tasks.length ? ": " + tasks.map((t) => t.duration).join(", ") : ""})`);
+    + ` (${tasks.length} task(s) over 50 ms${tasks.length ? ": " + tasks.map((t) => t.duration).join(", ") : ""});`
+    + ` ${inserted} row(s) inserted, at most ${rows.most} in the table, ${elements} elements in the document`);
+  check(rows.most <= MAX_ROWS, `during "${name}" the table held ${rows.most} rows of ${total} at once, more than a page`);
+  check(elements < total, `after "${name}" the document holds ${elements} elements, as many as the fleet's ${total} nodes`);
+  return inserted;
 }
 
 // Successful GET /v0/nodes replies the page has received so far.
@@ -132,7 +164,7 @@ async function pageRange(page) {
 async function main() {
   const fleet = await api("GET", "/v0/nodes");
   check(fleet.status === 200, `GET /v0/nodes answered ${fleet.status}`);
-  const total = fleet.body.length;
+  total = fleet.body.length;
   check(total >= minNodes, `the fleet holds ${total} nodes, fewer than ${minNodes}`);
   const pendingIds = fleet.body.filter((n) => n.status === "pending").map((n) => n.id).sort();
   check(pendingIds.length >= 200, `the fleet has only ${pendingIds.length} pending nodes`);
@@ -180,9 +212,10 @@ async function main() {
     check((await bodyRows(page).first().locator(".status-pending").count()) === 1, "the first row is not a pending node");
     check(/ of /.test(await pageRange(page)), `the pager reads "${await pageRange(page)}"`);
 
-    await phase(page, "two polls with nothing changed", async () => {
+    const moved = await phase(page, "two polls with nothing changed", async () => {
       await pollsAfter(2);
     });
+    check(moved === 0, `two polls with nothing changed inserted ${moved} row(s): the table was rebuilt, not updated`);
 
     // Behind the page's back: 100 pending nodes approved, 50 machines registered.
     const approveIds = pendingIds.slice(0, 100);
@@ -309,10 +342,13 @@ async function main() {
     await browser.close().catch(() => {});
   }
   const worst = phases.reduce((m, p) => (p.longest > m.longest ? p : m), { longest: 0, name: "none" });
-  console.log(`longest main-thread task with ${total} nodes: ${worst.longest} ms (in "${worst.name}"); limit ${maxTaskMs} ms`);
-  const over = phases.filter((p) => p.longest > maxTaskMs);
-  check(over.length === 0, "the main thread stalled for over " + maxTaskMs + " ms in: "
-    + over.map((p) => `"${p.name}" (${p.longest} ms)`).join(", "));
+  console.log(`longest main-thread task with ${total} nodes: ${worst.longest} ms (in "${worst.name}"); `
+    + (maxTaskMs === null ? "no limit (MAX_TASK_MS unset)" : `limit ${maxTaskMs} ms`));
+  if (maxTaskMs !== null) {
+    const over = phases.filter((p) => p.longest > maxTaskMs);
+    check(over.length === 0, "the main thread stalled for over " + maxTaskMs + " ms in: "
+      + over.map((p) => `"${p.name}" (${p.longest} ms)`).join(", "));
+  }
 }
 
 const watchdog = setTimeout(() => {

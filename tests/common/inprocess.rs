@@ -3,13 +3,23 @@
 //! data dir with a real SQLite file, and `llmlb::daemon::spawn` on a
 //! `127.0.0.1:0` listener. A restart is a shutdown (which flushes the
 //! write-behind, as SIGTERM does) and a new prepare + spawn on the same dir.
+//!
+//! [`InProcess::start_on`] runs it on a clock of the test's
+//! ([`ManualClock`]): the test moves the clock with `advance` and makes the
+//! daemon act on the new time with [`InProcess::sweep_now`] (offline
+//! timeouts, grace periods) or [`InProcess::prune_audit_now`] (audit
+//! retention) instead of sleeping; expiries are judged on the clock at each
+//! request. A restart keeps the clock.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use llmlb::daemon::clock::{self, SharedClock};
 use llmlb::daemon::config::DaemonArgs;
 use llmlb::daemon::RunningDaemon;
+
+pub use llmlb::daemon::clock::ManualClock;
 
 use super::Api;
 
@@ -18,6 +28,7 @@ pub struct InProcess {
     api: Api,
     running: Option<RunningDaemon>,
     extra_args: Vec<String>,
+    clock: SharedClock,
 }
 
 impl std::ops::Deref for InProcess {
@@ -30,18 +41,25 @@ impl std::ops::Deref for InProcess {
 impl InProcess {
     /// Starts a daemon with a fresh data dir and the given extra flags.
     pub async fn start(extra: &[&str]) -> InProcess {
+        Self::start_on(clock::system(), extra).await
+    }
+
+    /// Starts a daemon with a fresh data dir and the given extra flags on
+    /// `clock` (a [`ManualClock`] the test moves).
+    pub async fn start_on(clock: SharedClock, extra: &[&str]) -> InProcess {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Self::start_in(dir, "127.0.0.1:0", extra)
+        Self::start_in(dir, "127.0.0.1:0", extra, clock)
             .await
             .unwrap_or_else(|e| panic!("the daemon does not start: {e:#}"))
     }
 
-    /// Starts a daemon on `dir` listening on `listen`; the error `prepare`
-    /// or the flags gave if it cannot.
+    /// Starts a daemon on `dir` listening on `listen`, on `clock`; the error
+    /// `prepare` or the flags gave if it cannot.
     pub async fn start_in(
         dir: Arc<tempfile::TempDir>,
         listen: &str,
         extra: &[&str],
+        clock: SharedClock,
     ) -> anyhow::Result<InProcess> {
         let dir_arg = dir.path().to_str().expect("a UTF-8 temp dir").to_string();
         let argv = ["llmlbd", "--listen", listen, "--data-dir", dir_arg.as_str()]
@@ -55,8 +73,8 @@ impl InProcess {
         };
         // Argon2 and SQLite: blocking work, off the test's runtime threads.
         let state = tokio::task::spawn_blocking({
-            let args = args.clone();
-            move || llmlb::daemon::prepare(&args)
+            let (args, clock) = (args.clone(), clock.clone());
+            move || llmlb::daemon::prepare_with_clock(&args, clock)
         })
         .await??;
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -65,12 +83,30 @@ impl InProcess {
             api: Api::new(running.addr, dir, scheme, extra),
             running: Some(running),
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            clock,
         })
+    }
+
+    fn running(&self) -> &RunningDaemon {
+        self.running.as_ref().expect("the daemon is running")
+    }
+
+    /// One liveness and rotation sweep now, on the daemon's clock.
+    pub async fn sweep_now(&self) {
+        self.running()
+            .sweep_now()
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+
+    /// Prunes the audit rows past the retention now, on the daemon's clock.
+    pub async fn prune_audit_now(&self) {
+        self.running().prune_audit_now().await;
     }
 
     /// The daemon's state, for a test that must look inside.
     pub fn state(&self) -> &llmlb::daemon::router::AppState {
-        &self.running.as_ref().expect("the daemon is running").state
+        &self.running().state
     }
 
     /// Stops accepting, lets open requests finish and flushes the
@@ -99,7 +135,7 @@ impl InProcess {
         // the tasks that finish their requests; wait for them.
         let deadline = Instant::now() + Duration::from_secs(20);
         let next = loop {
-            match Self::start_in(self.dir.clone(), listen, &extra).await {
+            match Self::start_in(self.dir.clone(), listen, &extra, self.clock.clone()).await {
                 Ok(next) => break next,
                 Err(e) if Instant::now() < deadline => {
                     let _ = e;

@@ -16,7 +16,7 @@ pub mod stub;
 #[allow(unused_imports)]
 pub use agent::TestAgent;
 #[allow(unused_imports)]
-pub use inprocess::InProcess;
+pub use inprocess::{InProcess, ManualClock};
 #[allow(unused_imports)]
 pub use stub::{Stub, STUB_MODEL};
 
