@@ -1,4 +1,4 @@
-//! Every route's success and every error code of DESIGN, against the real
+//! Every route's success and every error code of docs/openapi.json, against the real
 //! daemon.
 
 mod common;

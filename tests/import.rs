@@ -1,4 +1,4 @@
-//! The legacy `nodes.json` import of DESIGN, against the real daemon: the
+//! The legacy `nodes.json` import of the README, against the real daemon: the
 //! start-up import of `<data-dir>/nodes.json` and `POST /v0/import/nodes`,
 //! fed with hand-written files in every historical format
 //! (`tests/fixtures/legacy/`).

@@ -1,4 +1,4 @@
-//! The node lifecycle rules of DESIGN, against the real daemon.
+//! The node lifecycle rules of the README, against the real daemon.
 
 mod common;
 

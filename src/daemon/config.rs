@@ -270,7 +270,7 @@ impl DaemonArgs {
         }
     }
 
-    /// The data dir: the flag, else the defaults of DESIGN.
+    /// The data dir: the flag, else the defaults in the README.
     pub(crate) fn resolved_data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(d) = &self.data_dir {
             return Ok(d.clone());

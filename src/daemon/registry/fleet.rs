@@ -102,7 +102,7 @@ pub(super) struct At {
     pub(super) timeout: Duration,
 }
 
-/// The status rule of DESIGN: pending until approved; then offline when not
+/// The status rule (README, "How nodes come and go"): pending until approved; then offline when not
 /// live, online when its models are ready, else registering.
 pub(crate) fn derive_status(rec: &NodeRecord, live: bool) -> NodeStatus {
     if !rec.approved {
