@@ -576,7 +576,14 @@ async fn every_probe_failure_reads_the_same() {
         "{}",
         messages[0]
     );
-    // The causes are in the daemon's log.
+    // The causes are in the daemon's log (read from its stderr by another
+    // thread, so the last line may land just after the reply).
+    let logged = |l: &str| {
+        ["connection failed", "no answer in time", "404"]
+            .iter()
+            .all(|w| l.contains(w))
+    };
+    eventually(Duration::from_secs(15), || async { logged(&d.logs()) }).await;
     let logs = d.logs();
     assert!(logs.contains("connection failed"), "{logs}");
     assert!(logs.contains("no answer in time"), "{logs}");
